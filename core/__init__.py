@@ -1,0 +1,1 @@
+"""Jinfu core: data model, services and pure engines shared by every app."""

@@ -1,0 +1,69 @@
+"""Roles and the permissions each one grants — the one table every service check reads."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    enterprise_user = "enterprise_user"
+    enterprise_admin = "enterprise_admin"
+    bank_officer = "bank_officer"
+    bank_manager = "bank_manager"
+    bank_admin = "bank_admin"
+    guarantee_staff = "guarantee_staff"
+    insurer_staff = "insurer_staff"
+    regulator_analyst = "regulator_analyst"
+    regulator_admin = "regulator_admin"
+    operator = "operator"
+    wall_viewer = "wall_viewer"
+    system = "system"  # scripts and scheduled jobs
+
+
+class Permission(StrEnum):
+    platform_stats = "platform.stats"  # aggregate statistics (regulator, wall)
+    products_browse = "products.browse"  # the financial supermarket
+    products_manage = "products.manage"  # create, edit, publish own institution's products
+    enterprise_self = "enterprise.self"  # read and edit one's own enterprise
+    enterprise_list = "enterprise.list"  # list enterprises (demo pickers, regulator)
+    institution_list = "institution.list"
+    applications_own = "applications.own"  # an enterprise's own applications
+    applications_institution = "applications.institution"  # an institution's applications
+    applications_decide = "applications.decide"  # maker-checker: the checker's side
+    oversight = "oversight.read"  # ledger, league tables, all rows read-only
+    admin_users = "admin.users"
+    seed = "platform.seed"  # loading demo or reference data
+
+
+_ENTERPRISE = {
+    Permission.products_browse,
+    Permission.enterprise_self,
+    Permission.applications_own,
+}
+_BANK = {
+    Permission.products_browse,
+    Permission.products_manage,
+    Permission.applications_institution,
+}
+_REGULATOR = {
+    Permission.platform_stats,
+    Permission.products_browse,
+    Permission.enterprise_list,
+    Permission.institution_list,
+    Permission.oversight,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.enterprise_user: frozenset(_ENTERPRISE),
+    Role.enterprise_admin: frozenset(_ENTERPRISE),
+    Role.bank_officer: frozenset(_BANK),
+    Role.bank_manager: frozenset(_BANK | {Permission.applications_decide}),
+    Role.bank_admin: frozenset(_BANK | {Permission.applications_decide}),
+    Role.guarantee_staff: frozenset(_BANK),
+    Role.insurer_staff: frozenset(_BANK),
+    Role.regulator_analyst: frozenset(_REGULATOR),
+    Role.regulator_admin: frozenset(_REGULATOR | {Permission.admin_users}),
+    Role.operator: frozenset(_REGULATOR | {Permission.admin_users, Permission.seed}),
+    Role.wall_viewer: frozenset({Permission.platform_stats}),
+    Role.system: frozenset(Permission),
+}

@@ -1,0 +1,98 @@
+"""``@use_case``: check the actor, open the unit of work, audit, commit or roll back — once, for every service.
+
+A decorated service is written as ``def do_thing(uow, *, actor, ...)`` and called as
+``do_thing(actor=..., ...)``: the decorator supplies ``uow`` (the open session plus ``uow.audit``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from core.auth import Actor, Permission
+from core.db import session_scope
+from core.errors import ConflictError, ForbiddenError, StaleVersionError
+from core.services.audit import append_audit
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class UnitOfWork:
+    """What a use case works with: the session of its one transaction, its actor, and its audit trail."""
+
+    session: Session
+    actor: Actor
+    audited: list[str] = field(default_factory=list)
+
+    def audit(
+        self,
+        action: str,
+        *,
+        entity_type: str | None = None,
+        entity_id: Any = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        append_audit(
+            self.session,
+            actor=self.actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+        )
+        self.audited.append(action)
+
+
+def use_case(
+    permission: Permission | str | None = None, *, write: bool = False, action: str | None = None
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Wrap a service: refuse a caller without ``permission``; run it in one transaction.
+
+    Args:
+        permission: the permission the actor must hold (None: any signed-in actor).
+        write: a writing use case; if it recorded no audit event itself, one named ``action`` is added.
+        action: the audit action name (defaults to the function name).
+    """
+
+    def decorate(fn: Callable[..., R]) -> Callable[..., R]:
+        action_name = action or fn.__name__
+
+        @functools.wraps(fn)
+        def wrapper(*, actor: Actor, **kwargs: Any) -> R:
+            if not isinstance(actor, Actor):
+                raise ForbiddenError("error.no_actor")
+            if permission is not None and not actor.can(permission):
+                raise ForbiddenError("error.forbidden_action", action=action_name)
+            try:
+                with session_scope() as session:
+                    uow = UnitOfWork(session=session, actor=actor)
+                    result = fn(uow, actor=actor, **kwargs)
+                    if write and not uow.audited:
+                        uow.audit(action_name, after=_summary(kwargs))
+                    session.flush()
+            except StaleDataError as exc:
+                raise StaleVersionError() from exc
+            except IntegrityError as exc:
+                raise ConflictError("error.integrity", detail=str(exc.orig).splitlines()[0][:200]) from exc
+            return result
+
+        wrapper.permission = permission  # type: ignore[attr-defined]
+        wrapper.is_write = write  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _summary(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments as a JSON-safe audit payload."""
+    return {k: (v if isinstance(v, str | int | float | bool | None) else str(v)) for k, v in kwargs.items()}
