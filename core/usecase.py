@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
+from core import cache
 from core.auth import Actor, Permission
 from core.db import session_scope
 from core.errors import ConflictError, ForbiddenError, StaleVersionError
@@ -84,6 +85,11 @@ def use_case(
                 raise StaleVersionError() from exc
             except IntegrityError as exc:
                 raise ConflictError("error.integrity", detail=str(exc.orig).splitlines()[0][:200]) from exc
+            if write:
+                try:
+                    cache.bump_data_version()
+                except Exception:  # noqa: BLE001 - the write is committed; stale reads expire by TTL
+                    pass
             return result
 
         wrapper.permission = permission  # type: ignore[attr-defined]
@@ -96,3 +102,13 @@ def use_case(
 def _summary(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments as a JSON-safe audit payload."""
     return {k: (v if isinstance(v, str | int | float | bool | None) else str(v)) for k, v in kwargs.items()}
+
+
+def expect_version(row: Any, version: int | None) -> None:
+    """Refuse a write based on a stale read: the form showed ``version`` but the row has moved on.
+
+    The version column's ``WHERE version = …`` on UPDATE closes the remaining window between this
+    check and the flush; both paths raise StaleVersionError.
+    """
+    if version is not None and getattr(row, "version", None) != version:
+        raise StaleVersionError()

@@ -71,12 +71,12 @@ def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Every test starts from development settings, a private cache and no inherited DATABASE_URL."""
     monkeypatch.setenv("JINFU_ENV", "test")
     monkeypatch.setenv("SECRET_KEY", "test-secret-key-not-for-production")
     monkeypatch.setenv("COOKIE_SECRET", "test-cookie-secret-not-for-production")
-    monkeypatch.setenv("CACHE_URL", f"disk:{tmp_path_factory.getbasetemp() / 'cache'}")
+    monkeypatch.setenv("CACHE_URL", f"disk:{tmp_path / 'cache'}")
     monkeypatch.delenv("DATABASE_URL", raising=False)
     get_settings.cache_clear()
     yield

@@ -58,8 +58,9 @@ class Money(TypeDecorator):
         if value is None:
             return None
         money = to_money(value)
-        # SQLite has no decimal type; a string keeps every cent exactly and still sums numerically.
-        return str(money) if dialect.name == "sqlite" else money
+        # SQLite has no decimal type: it stores the number as REAL (exact to the cent below 10**13 yuan);
+        # reads are quantized back to cents.
+        return float(money) if dialect.name == "sqlite" else money
 
     def process_result_value(self, value, dialect):
         if value is None:
