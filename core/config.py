@@ -58,6 +58,18 @@ class Settings(BaseSettings):
             value = "postgresql://" + value[len("postgres://") :]
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg2://" + value[len("postgresql://") :]
+        # A relative SQLite path means "relative to the project", whatever directory an app runs in.
+        if value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
+            relative = value[len("sqlite:///") :]
+            if relative and relative != ":memory:":
+                value = f"sqlite:///{PROJECT_ROOT / relative}"
+        return value
+
+    @field_validator("cache_url")
+    @classmethod
+    def _absolute_cache_dir(cls, value: str) -> str:
+        if value.startswith("disk:") and not value[len("disk:") :].startswith("/"):
+            value = f"disk:{PROJECT_ROOT / value[len('disk:') :]}"
         return value
 
     @model_validator(mode="after")

@@ -119,7 +119,7 @@ def trend_figure(trend: pd.DataFrame, *, locale: str | None = None) -> go.Figure
             name=translate(key, locale),
             yaxis="y2",
             mode="lines+markers",
-            line={"color": colour, "width": 4, "dash": dash, "shape": "spline", "smoothing": 0.6},
+            line={"color": colour, "width": 4, "dash": dash},
             marker={"size": 8, "color": colour},
             hovertemplate="%{x|%Y-%m}: %{y:,.0f}<extra></extra>",
         )
@@ -147,6 +147,8 @@ def trend_figure(trend: pd.DataFrame, *, locale: str | None = None) -> go.Figure
             "title": {"text": translate("wall.trend.count_axis", locale), "font": {"size": 16, "color": GOLD}},
             "overlaying": "y",
             "side": "right",
+            "tickmode": "auto",
+            "tickformat": ",d",
             "showgrid": False,
             "rangemode": "tozero",
             "tickfont": {"size": 16, "color": GOLD},
@@ -257,10 +259,15 @@ def tile_map_figure(districts: pd.DataFrame, *, locale: str | None = None) -> go
             "cmax": top,
             "showscale": True,
             "colorbar": {
-                "title": {"text": unit, "font": {"size": 16}},
+                "title": {"text": unit, "font": {"size": 16}, "side": "right"},
+                "orientation": "h",
+                "x": 0.5,
+                "xanchor": "center",
+                "y": 0,
+                "yanchor": "top",
                 "tickfont": {"size": 15},
-                "thickness": 16,
-                "len": 0.8,
+                "thickness": 14,
+                "len": 0.7,
                 "outlinewidth": 0,
             },
         },
@@ -268,7 +275,7 @@ def tile_map_figure(districts: pd.DataFrame, *, locale: str | None = None) -> go
     )
     cols = (float(frame["tile_col"].min()) - 0.55, float(frame["tile_col"].max()) + 0.55)
     rows = (float(frame["tile_row"].max()) + 0.55, float(frame["tile_row"].min()) - 0.55)
-    fig.update_layout(margin={"l": 8, "r": 8, "t": 8, "b": 8})
+    fig.update_layout(margin={"l": 4, "r": 4, "t": 4, "b": 60})
     fig.update_xaxes(visible=False, range=list(cols), fixedrange=True)
     fig.update_yaxes(visible=False, range=list(rows), fixedrange=True, scaleanchor="x", scaleratio=1)
     return fig

@@ -43,3 +43,13 @@ def test_default_database_is_sqlite_under_data(monkeypatch):
 def test_postgres_urls_are_normalised_to_psycopg2(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@h:5432/db")
     assert Settings(_env_file=None).database_url == "postgresql+psycopg2://u@h:5432/db"
+
+
+def test_relative_paths_are_anchored_at_the_project(monkeypatch):
+    from core.config import PROJECT_ROOT
+
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///data/x.db")
+    monkeypatch.setenv("CACHE_URL", "disk:data/cache")
+    settings = Settings(_env_file=None)
+    assert settings.database_url == f"sqlite:///{PROJECT_ROOT}/data/x.db"
+    assert settings.cache_url == f"disk:{PROJECT_ROOT}/data/cache"

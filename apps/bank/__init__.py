@@ -1,0 +1,1 @@
+"""The bank (institution) app: its products and the applications it received."""

@@ -1,0 +1,51 @@
+"""The frame every app's router draws: page config, language switch, phone-friendly CSS, readiness check."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from apps.common.i18n import language_switch, t
+from apps.common.widgets import require_database
+from core import reference
+from core.i18n import normalize_locale
+
+# Small-screen tweaks: tighter padding and metric text that wraps instead of being cut off.
+_CSS = """
+<style>
+@media (max-width: 640px) {
+  .block-container, [data-testid="stMainBlockContainer"] { padding-left: 0.8rem; padding-right: 0.8rem; padding-top: 3.2rem; }
+  h1 { font-size: 1.6rem !important; }
+}
+[data-testid="stMetricValue"] > div { white-space: normal; overflow-wrap: anywhere; line-height: 1.25; }
+[data-testid="stMetricLabel"] p { white-space: normal; }
+</style>
+"""
+
+
+def app_title(app: str) -> str:
+    """"衡水市金融服务平台 · 企业服务" in the session's language."""
+    city = reference.city()
+    name = city.get("name_en") if _is_en() else city.get("name")
+    return f"{t('common.platform', city=name)} · {t(f'common.app.{app}')}"
+
+
+def _is_en() -> bool:
+    return normalize_locale(st.session_state.get("lang")) == "en"
+
+
+def setup_frame(app: str, *, icon: str) -> None:
+    """Page config, the language switch and the readiness check, in that order."""
+    st.set_page_config(page_title=t(f"common.app.{app}"), page_icon=icon, layout="wide")
+    language_switch()
+    st.html(_CSS)
+    require_database()
+
+
+def choose_identity_page(app: str) -> st.Page:
+    """The only page shown while no identity of this app's roles is chosen."""
+
+    def welcome() -> None:
+        st.title(app_title(app))
+        st.info(t("common.identity.choose"), icon=":material/badge:")
+
+    return st.Page(welcome, title=t(f"common.app.{app}"), icon=":material/badge:", url_path="welcome", default=True)

@@ -1,0 +1,124 @@
+"""Shared widgets: KPI cards, a table with CSV/Excel export, and the error presenters.
+
+No traceback ever reaches a user: ``run_page`` shows a JinfuError's localized message, and any
+other exception as a generic message with a reference that is also written to the server log.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from apps.common.i18n import current_locale, t
+from core.errors import DatabaseNotReadyError, JinfuError
+from core.services import directory
+
+log = logging.getLogger("jinfu.apps")
+
+EXCEL_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI card: a label, a formatted value and optional help or delta text."""
+
+    label: str
+    value: str
+    help: str | None = None
+    delta: str | None = None
+
+
+def kpi_cards(items: Sequence[Kpi], per_row: int = 4) -> None:
+    """KPI cards in rows of ``per_row`` columns (Streamlit stacks them on phone widths)."""
+    for start in range(0, len(items), per_row):
+        row = items[start : start + per_row]
+        columns = st.columns(per_row)
+        for column, item in zip(columns, row, strict=False):
+            with column:
+                st.metric(item.label, item.value, delta=item.delta, help=item.help, border=True)
+
+
+def _excel_bytes(frame: pd.DataFrame) -> bytes:
+    out = frame.copy()
+    for name in out.columns:
+        if isinstance(out[name].dtype, pd.DatetimeTZDtype):
+            out[name] = out[name].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        out.to_excel(writer, index=False, sheet_name="data")
+    return buffer.getvalue()
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    # UTF-8 with BOM so that Excel on Windows opens Chinese text correctly.
+    return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def data_table(
+    frame: pd.DataFrame,
+    filename: str,
+    *,
+    column_config: dict | None = None,
+    key: str | None = None,
+    height: int | str = "auto",
+) -> None:
+    """A full-width table with CSV and Excel download buttons (files built only when clicked)."""
+    if frame.empty:
+        st.info(t("common.no_data"))
+        return
+    st.dataframe(frame, hide_index=True, column_config=column_config, width="stretch", height=height, key=key)
+    snapshot = frame.copy()
+    with st.container(horizontal=True, gap="small"):
+        st.caption(t("common.rows", count=len(frame)))
+        st.download_button(
+            t("common.download_csv"),
+            data=partial(_csv_bytes, snapshot),
+            file_name=f"{filename}.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            on_click="ignore",
+            key=f"{key or filename}_csv",
+        )
+        st.download_button(
+            t("common.download_excel"),
+            data=partial(_excel_bytes, snapshot),
+            file_name=f"{filename}.xlsx",
+            mime=EXCEL_MIME,
+            icon=":material/table_view:",
+            on_click="ignore",
+            key=f"{key or filename}_xlsx",
+        )
+
+
+def show_error(error: JinfuError) -> None:
+    """A platform error in the user's language."""
+    st.error(error.message(current_locale()), icon=":material/error:")
+
+
+def require_database() -> None:
+    """Stop with a friendly full-page message unless the database is migrated and holds data."""
+    try:
+        directory.ensure_database_ready()
+    except DatabaseNotReadyError as exc:
+        st.title(t("common.not_ready.title"))
+        st.warning(exc.message(current_locale()), icon=":material/database:")
+        st.stop()
+
+
+def run_page(page) -> None:
+    """Run the page ``st.navigation`` selected; show errors as messages, never as tracebacks."""
+    try:
+        page.run()
+    except JinfuError as exc:
+        show_error(exc)
+    except Exception:  # noqa: BLE001 - the last line of defence before the user
+        ref = uuid.uuid4().hex[:8]
+        log.exception("page failed (ref %s)", ref)
+        st.error(t("common.unexpected", ref=ref), icon=":material/error:")

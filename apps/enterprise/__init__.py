@@ -1,0 +1,1 @@
+"""The enterprise app: a company's profile and the products it could apply for."""

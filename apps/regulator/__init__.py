@@ -1,0 +1,1 @@
+"""The regulator app: platform-wide statistics, read-only oversight."""
