@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from core import cache
 from core.auth import Actor, Permission
-from core.db import session_scope
+from core.db import check_schema, session_scope
 from core.errors import ConflictError, ForbiddenError, StaleVersionError
 from core.services.audit import append_audit
 
@@ -85,6 +85,10 @@ def use_case(
                 raise StaleVersionError() from exc
             except IntegrityError as exc:
                 raise ConflictError("error.integrity", detail=str(exc.orig).splitlines()[0][:200]) from exc
+            except (OperationalError, ProgrammingError):
+                # A missing table or an unreachable server: tell the user what to run, not a traceback.
+                check_schema()  # raises DatabaseNotReadyError naming the fix
+                raise
             if write:
                 try:
                     cache.bump_data_version()

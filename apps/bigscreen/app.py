@@ -56,7 +56,8 @@ def create_app(*, locale: str | None = None, data_provider: WallDataProvider | N
         refresh_seconds=refresh_seconds,
     )
 
-    @app.server.get("/healthz")
+    # A liveness probe that reads no data, under the same prefix as the app (DASH_URL_BASE_PATHNAME).
+    @app.server.get(f"{app.config.routes_pathname_prefix}healthz")
     def _healthz() -> tuple[str, int]:
         return "ok", 200
 

@@ -33,7 +33,11 @@ LABEL_OUTPUTS: list[tuple[str, str]] = [
     *[(ids.kpi_unit(name), "children") for name in ids.KPI_NAMES],
     *[(ids.panel_title(name), "children") for name in ids.PANEL_NAMES],
 ]
-LOCALIZE_OUTPUTS: list[tuple[str, str]] = [(ids.settings_store(), "data"), (ids.root(), "lang"), *LABEL_OUTPUTS]
+LOCALIZE_OUTPUTS: list[tuple[str, str]] = [
+    (ids.settings_store(), "data"),
+    (ids.root(), "lang"),
+    *LABEL_OUTPUTS,
+]
 
 # (component id, property) of everything one refresh writes, in output order.
 REFRESH_OUTPUTS: list[tuple[str, str]] = [
@@ -119,7 +123,7 @@ def refresh_view(
     except Exception as exc:  # noqa: BLE001 - the wall must keep running whatever the data layer does
         logger.exception("wall refresh failed")
         problem = exc
-    values = {output: dash.no_update for output in REFRESH_OUTPUTS}
+    values = dict.fromkeys(REFRESH_OUTPUTS, dash.no_update)
     values[(ids.message(), "hidden")] = False
     values[(ids.message_body(), "children")] = [
         _failure_message(problem, locale),

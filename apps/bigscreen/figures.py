@@ -144,7 +144,10 @@ def trend_figure(trend: pd.DataFrame, *, locale: str | None = None) -> go.Figure
             "zeroline": False,
         },
         yaxis2={
-            "title": {"text": translate("wall.trend.count_axis", locale), "font": {"size": 16, "color": GOLD}},
+            "title": {
+                "text": translate("wall.trend.count_axis", locale),
+                "font": {"size": 16, "color": GOLD},
+            },
             "overlaying": "y",
             "side": "right",
             "tickmode": "auto",
@@ -340,4 +343,3 @@ def ranking_figure(
         automargin=True, tickfont={"size": 17 if locale == "en" else 19}, fixedrange=True, showgrid=False
     )
     return fig
-

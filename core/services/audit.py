@@ -85,9 +85,13 @@ def append_audit(
     return event
 
 
-def verify_chain(events: list[AuditEvent]) -> int | None:
-    """The id of the first event whose hash or link does not verify, or None if the chain is intact."""
-    prev = GENESIS_HASH
+def verify_chain(events, prev: str = GENESIS_HASH) -> int | None:
+    """The id of the first event whose hash or link does not verify, or None if the chain is intact.
+
+    Args:
+        events: the events in id order (any iterable, so a large table can be streamed).
+        prev: the hash the first event must link to (the genesis hash for a whole chain).
+    """
     for event in events:
         expected = event_digest(
             prev_hash=event.prev_hash,
@@ -105,3 +109,19 @@ def verify_chain(events: list[AuditEvent]) -> int | None:
             return event.id
         prev = event.hash
     return None
+
+
+def verify_stored_chain(session: Session, batch: int = 5000) -> tuple[int, int | None]:
+    """Stream the whole audit table in id order; return (events checked, first broken id or None)."""
+    prev, checked, last_id = GENESIS_HASH, 0, 0
+    while True:
+        rows = session.exec(
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            return checked, None
+        broken = verify_chain(rows, prev)
+        if broken is not None:
+            return checked + next(i for i, r in enumerate(rows) if r.id == broken), broken
+        checked += len(rows)
+        prev, last_id = rows[-1].hash, rows[-1].id

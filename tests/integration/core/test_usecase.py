@@ -165,3 +165,36 @@ def test_a_write_racing_another_commit_raises_stale_version_and_keeps_the_winner
         assert row.rate_max == Decimal("6.66")
         assert row.version == 2
         assert s.exec(select(AuditEvent)).all() == []
+
+
+def test_verify_audit_script_finds_the_first_tampered_event(product_id, tmp_path):
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    from core.config import get_settings
+
+    for name in ("一", "二", "三"):
+        rename_product(actor=OFFICER, product_id=product_id, name=f"产品{name}")
+    url = get_settings().database_url
+    script = [sys.executable, "scripts/verify_audit.py", "--database-url", url]
+    ok = subprocess.run(script, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "3 audit events" in ok.stdout
+    with session_scope() as s:
+        second = s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()[1]
+        s.exec(text("UPDATE audit_event SET action = 'forged' WHERE id = :i").bindparams(i=second.id))
+    broken = subprocess.run(script, capture_output=True, text=True, timeout=120)
+    assert broken.returncode == 1
+    assert f"audit event {second.id} " in broken.stdout
+
+
+def test_an_unmigrated_database_says_what_to_run(tmp_path, monkeypatch):
+    from core.errors import DatabaseNotReadyError
+    from tests.conftest import use_database
+
+    use_database(monkeypatch, f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(DatabaseNotReadyError) as info:
+        count_enterprises(actor=factories.actor("regulator_analyst"))
+    assert info.value.key == "error.database_not_migrated"
+    assert "make run" in info.value.message("en")

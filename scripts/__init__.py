@@ -1,0 +1,1 @@
+"""Entry points: launchers, seeding, benchmarks and operational scripts."""
