@@ -17,6 +17,21 @@ REFERENCE_DIR = DATA_DIR / "reference"
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "changethis", "secret", "dev-only-insecure-secret"}
 
 
+def normalize_database_url(value: str) -> str:
+    """One spelling per database: psycopg2 for PostgreSQL, project-anchored paths for SQLite."""
+    # Heroku-style URLs and bare "postgresql://" both mean psycopg2 (SQLAlchemy 2.1 would pick psycopg 3).
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value[len("postgres://") :]
+    if value.startswith("postgresql://"):
+        value = "postgresql+psycopg2://" + value[len("postgresql://") :]
+    # A relative SQLite path means "relative to the project", whatever directory an app runs in.
+    if value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
+        relative = value[len("sqlite:///") :]
+        if relative and relative != ":memory:":
+            value = f"sqlite:///{PROJECT_ROOT / relative}"
+    return value
+
+
 class Settings(BaseSettings):
     """Every setting of the platform; documented one by one in .env.example."""
 
@@ -53,17 +68,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _normalise_db_url(cls, value: str) -> str:
-        # Heroku-style URLs and bare "postgresql://" both mean psycopg2.
-        if value.startswith("postgres://"):
-            value = "postgresql://" + value[len("postgres://") :]
-        if value.startswith("postgresql://"):
-            value = "postgresql+psycopg2://" + value[len("postgresql://") :]
-        # A relative SQLite path means "relative to the project", whatever directory an app runs in.
-        if value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
-            relative = value[len("sqlite:///") :]
-            if relative and relative != ":memory:":
-                value = f"sqlite:///{PROJECT_ROOT / relative}"
-        return value
+        return normalize_database_url(value)
 
     @field_validator("cache_url")
     @classmethod

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
-from core.config import PROJECT_ROOT, get_settings
+from core.config import PROJECT_ROOT, get_settings, normalize_database_url
 from core.errors import DatabaseNotReadyError
 
 
@@ -26,6 +26,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def build_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     """A new engine for ``url``: WAL and foreign keys on SQLite, pre-ping pooling on PostgreSQL."""
+    url = normalize_database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -81,7 +82,8 @@ def alembic_config(url: str | None = None):
 
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    target = normalize_database_url(url) if url else get_settings().database_url
+    cfg.set_main_option("sqlalchemy.url", target.replace("%", "%%"))
     return cfg
 
 

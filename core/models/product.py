@@ -91,6 +91,9 @@ class Product(ProductBase, table=True):
     institution_id: int = Field(foreign_key="organization.id", index=True)
     status: ProductStatus = Field(default=ProductStatus.draft, index=True, sa_type=enum_column(ProductStatus))
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # JSON lists come back from the database as plain strings; ProductPublic re-validates them as enums.
+    repayment_methods: list[str] = Field(default_factory=list, sa_type=JSONType)
+    eligible_scales: list[str] = Field(default_factory=list, sa_type=JSONType)
     version: int = Field(default=1, sa_column=_VERSION)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
