@@ -11,6 +11,7 @@ import streamlit as st
 from apps.common import cached
 from apps.common.i18n import current_locale, t
 from core.auth import Actor
+from core.errors import ForbiddenError
 from core.services import directory
 
 ACTOR_KEY = "actor"
@@ -29,14 +30,19 @@ def fits_app(actor: Actor | None, app: str) -> bool:
 
 
 def _label(identity: directory.DemoIdentity) -> str:
-    org = identity.organization_name_en if current_locale() == "en" and identity.organization_name_en else None
+    org = (
+        identity.organization_name_en if current_locale() == "en" and identity.organization_name_en else None
+    )
     return f"{identity.display_name} · {org or identity.organization_name}"
 
 
 def identity_picker(app: str) -> Actor | None:
     """Sidebar: pick a demo identity for ``app``; keep the chosen Actor in session state and return it."""
     actor = current_actor()
-    identities = cached.demo_identities(app)
+    try:
+        identities = cached.demo_identities(app)
+    except ForbiddenError:  # production: no demo identities, sign-in only
+        return actor if fits_app(actor, app) else None
     by_id = {i.user_id: i for i in identities}
     if fits_app(actor, app) and actor.user_id not in by_id:
         # Seeded by a test or a real sign-in: keep it, nothing to pick.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 PALETTE = ["#1f6feb", "#d9480f", "#2b8a3e", "#7048e8", "#e8590c", "#0c8599"]
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
@@ -24,7 +25,9 @@ def _style(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figur
     return fig
 
 
-def sparkline(frame: pd.DataFrame, x: str, y: str, *, title: str, colour: str = PALETTE[0], height: int = 200):
+def sparkline(
+    frame: pd.DataFrame, x: str, y: str, *, title: str, colour: str = PALETTE[0], height: int = 200
+):
     """A small area line of one monthly series."""
     fig = go.Figure(
         go.Scatter(
@@ -43,21 +46,33 @@ def sparkline(frame: pd.DataFrame, x: str, y: str, *, title: str, colour: str = 
     return _style(fig, height=height, title=title)
 
 
-def bars(frame: pd.DataFrame, x: str, y: str, *, title: str | None = None, horizontal: bool = False, height: int = 320):
+def bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    title: str | None = None,
+    horizontal: bool = False,
+    height: int = 320,
+):
     """One bar series (horizontal for long category names)."""
     if horizontal:
         trace = go.Bar(x=frame[y], y=frame[x], orientation="h", marker_color=PALETTE[0], text=frame[y])
     else:
         trace = go.Bar(x=frame[x], y=frame[y], marker_color=PALETTE[0], text=frame[y])
     fig = go.Figure(trace)
-    fig.update_traces(textposition="auto", cliponaxis=False)
+    fig.update_traces(
+        textposition="auto", cliponaxis=False, texttemplate="%{x:,.0f}" if horizontal else "%{y:,.0f}"
+    )
     if horizontal:
         fig.update_yaxes(autorange="reversed")
     fig.update_layout(hovermode="closest")
     return _style(fig, height=height, title=title)
 
 
-def trend(frame: pd.DataFrame, x: str, bars_col: str, lines: dict[str, str], *, bar_name: str, height: int = 360):
+def trend(
+    frame: pd.DataFrame, x: str, bars_col: str, lines: dict[str, str], *, bar_name: str, height: int = 360
+):
     """Monthly amounts as bars (left axis) with counts as lines (right axis)."""
     fig = go.Figure()
     fig.add_trace(go.Bar(x=frame[x], y=frame[bars_col], name=bar_name, marker_color="rgba(31,111,235,0.35)"))
@@ -73,37 +88,72 @@ def trend(frame: pd.DataFrame, x: str, bars_col: str, lines: dict[str, str], *, 
                 marker={"size": 4},
             )
         )
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False})
+    fig.update_layout(
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+            "tickformat": ",d",
+        }
+    )
     fig.update_xaxes(tickformat="%Y-%m")
     return _style(fig, height=height)
 
 
-def tile_map(frame: pd.DataFrame, value: str, label: str, *, value_text: pd.Series | None = None, height: int = 360):
-    """Districts as equal squares at their (tile_col, tile_row) positions, shaded by ``value``."""
-    text = value_text if value_text is not None else frame[value].map(lambda v: f"{v:,.0f}")
-    labels = frame[label] + "<br><b>" + text.astype(str) + "</b>"
-    fig = go.Figure(
+def tile_map(
+    frame: pd.DataFrame, value: str, label: str, *, value_text: pd.Series | None = None, height: int = 380
+):
+    """Districts as equal squares at their (tile_col, tile_row) positions, shaded by ``value``.
+
+    Squares are shapes in data coordinates, so they scale with the chart's width (phones included).
+    """
+    values = pd.to_numeric(frame[value], errors="coerce").fillna(0.0).astype(float)
+    top = float(values.max()) or 1.0
+    intensity = (0.12 + 0.78 * values / top).clip(0, 1)
+    colours = sample_colorscale("Blues", list(intensity))
+    text = value_text if value_text is not None else values.map(lambda v: f"{v:,.0f}")
+    fig = go.Figure()
+    for (_, row), colour, shade, shown in zip(frame.iterrows(), colours, intensity, text, strict=True):
+        x, y = float(row["tile_col"]), float(row["tile_row"])
+        fig.add_shape(
+            type="rect",
+            x0=x - 0.47,
+            x1=x + 0.47,
+            y0=y - 0.47,
+            y1=y + 0.47,
+            fillcolor=colour,
+            line={"color": "white", "width": 2},
+            layer="below",
+        )
+        fig.add_annotation(
+            x=x,
+            y=y,
+            text=f"{row[label]}<br><b>{shown}</b>",
+            showarrow=False,
+            font={"size": 11, "color": "white" if shade > 0.55 else "#102a43"},
+        )
+    fig.add_trace(
         go.Scatter(
             x=frame["tile_col"],
             y=frame["tile_row"],
-            mode="markers+text",
-            marker={
-                "symbol": "square",
-                "size": 58,
-                "color": frame[value],
-                "colorscale": "Blues",
-                "line": {"color": "white", "width": 2},
-                "showscale": False,
-            },
-            text=labels,
-            textfont={"size": 10, "color": "#102a43"},
+            mode="markers",
+            marker={"opacity": 0, "size": 30},
             hovertext=frame[label] + ": " + text.astype(str),
             hoverinfo="text",
+            showlegend=False,
         )
     )
-    fig.update_xaxes(visible=False, range=[frame["tile_col"].min() - 0.6, frame["tile_col"].max() + 0.6])
+    cols, rows = frame["tile_col"].astype(float), frame["tile_row"].astype(float)
+    fig.update_xaxes(visible=False, range=[cols.min() - 0.5, cols.max() + 0.5], fixedrange=True)
     fig.update_yaxes(
-        visible=False, autorange="reversed", range=None, scaleanchor="x", scaleratio=1, rangemode="normal"
+        visible=False,
+        range=[rows.max() + 0.5, rows.min() - 0.5],
+        scaleanchor="x",
+        scaleratio=1,
+        fixedrange=True,
     )
     fig.update_layout(plot_bgcolor="rgba(0,0,0,0)", hovermode="closest")
-    return _style(fig, height=height)
+    _style(fig, height=height)
+    fig.update_yaxes(rangemode="normal")
+    return fig

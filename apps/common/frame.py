@@ -15,15 +15,24 @@ _CSS = """
 @media (max-width: 640px) {
   .block-container, [data-testid="stMainBlockContainer"] { padding-left: 0.8rem; padding-right: 0.8rem; padding-top: 3.2rem; }
   h1 { font-size: 1.6rem !important; }
+  /* KPI cards: two per row on phones instead of one. */
+  [class*="st-key-kpi_"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; gap: 0.5rem; }
+  [class*="st-key-kpi_"] [data-testid="stColumn"] {
+    min-width: calc(50% - 0.25rem) !important; flex: 1 1 calc(50% - 0.25rem) !important;
+  }
+  [class*="st-key-kpi_"] [data-testid="stColumn"]:empty { display: none; }
 }
-[data-testid="stMetricValue"] > div { white-space: normal; overflow-wrap: anywhere; line-height: 1.25; }
-[data-testid="stMetricLabel"] p { white-space: normal; }
+[data-testid="stMetricValue"] { font-size: clamp(1.25rem, 2.1vw, 1.9rem); }
+[data-testid="stMetricValue"] p, [data-testid="stMetricLabel"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: anywhere; line-height: 1.3;
+}
 </style>
 """
 
 
 def app_title(app: str) -> str:
-    """"衡水市金融服务平台 · 企业服务" in the session's language."""
+    """ "衡水市金融服务平台 · 企业服务" in the session's language."""
     city = reference.city()
     name = city.get("name_en") if _is_en() else city.get("name")
     return f"{t('common.platform', city=name)} · {t(f'common.app.{app}')}"
@@ -48,4 +57,6 @@ def choose_identity_page(app: str) -> st.Page:
         st.title(app_title(app))
         st.info(t("common.identity.choose"), icon=":material/badge:")
 
-    return st.Page(welcome, title=t(f"common.app.{app}"), icon=":material/badge:", url_path="welcome", default=True)
+    return st.Page(
+        welcome, title=t(f"common.app.{app}"), icon=":material/badge:", url_path="welcome", default=True
+    )

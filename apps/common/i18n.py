@@ -18,7 +18,7 @@ from core.i18n import (
     translate,
 )
 
-LANG_KEY = "lang"  # the widget key, hence also the query parameter name
+LANG_KEY = "lang"  # the widget key and the query parameter name
 
 
 def current_locale() -> str:
@@ -34,20 +34,33 @@ def t(key: str, /, **params: object) -> str:
     return translate(key, current_locale(), **params)
 
 
+def _sync_url() -> None:
+    """Mirror the chosen language into the URL (``?lang=en``); the default language keeps the URL clean."""
+    locale = normalize_locale(st.session_state.get(LANG_KEY))
+    if locale == DEFAULT_LOCALE:
+        if LANG_KEY in st.query_params:
+            del st.query_params[LANG_KEY]
+    elif st.query_params.get(LANG_KEY) != locale:
+        st.query_params[LANG_KEY] = locale
+
+
 def language_switch() -> str:
-    """Draw the language switch in the sidebar; return the chosen locale."""
-    default = None if st.session_state.get(LANG_KEY) else DEFAULT_LOCALE
-    if default is None and st.session_state.get(LANG_KEY) not in SUPPORTED_LOCALES:
-        st.session_state[LANG_KEY] = normalize_locale(st.session_state.get(LANG_KEY))
+    """Draw the language switch in the sidebar; return the chosen locale.
+
+    The first run of a session takes the language from ``?lang=``; afterwards the widget decides
+    and the URL follows it (also after a page switch, which clears query parameters).
+    """
+    if st.session_state.get(LANG_KEY) not in SUPPORTED_LOCALES:
+        st.session_state[LANG_KEY] = normalize_locale(st.query_params.get(LANG_KEY))
     st.sidebar.segmented_control(
         t("common.lang"),
         options=list(SUPPORTED_LOCALES),
         format_func=lambda loc: LOCALE_LABELS.get(loc, loc),
-        default=default,
         required=True,
         key=LANG_KEY,
-        bind="query-params",
+        on_change=_sync_url,
     )
+    _sync_url()
     return current_locale()
 
 

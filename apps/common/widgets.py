@@ -35,14 +35,23 @@ class Kpi:
     delta: str | None = None
 
 
-def kpi_cards(items: Sequence[Kpi], per_row: int = 4) -> None:
-    """KPI cards in rows of ``per_row`` columns (Streamlit stacks them on phone widths)."""
-    for start in range(0, len(items), per_row):
-        row = items[start : start + per_row]
-        columns = st.columns(per_row)
-        for column, item in zip(columns, row, strict=False):
-            with column:
-                st.metric(item.label, item.value, delta=item.delta, help=item.help, border=True)
+def kpi_cards(items: Sequence[Kpi], per_row: int = 4, *, key: str | None = None) -> None:
+    """KPI cards in rows of ``per_row`` equal-height columns; two per row on phone widths (see frame CSS)."""
+    key = key or "kpi_" + uuid.uuid5(uuid.NAMESPACE_OID, "|".join(i.label for i in items)).hex[:10]
+    with st.container(key=key if key.startswith("kpi_") else f"kpi_{key}"):
+        for start in range(0, len(items), per_row):
+            row = items[start : start + per_row]
+            columns = st.columns(per_row)
+            for column, item in zip(columns, row, strict=False):
+                with column:
+                    st.metric(
+                        item.label,
+                        item.value,
+                        delta=item.delta,
+                        help=item.help,
+                        border=True,
+                        height="stretch",
+                    )
 
 
 def _excel_bytes(frame: pd.DataFrame) -> bytes:

@@ -171,7 +171,12 @@ def demo_identities(*, app: str, search: str | None = None, limit: int = 50) -> 
             select(User, Organization)
             .join(Organization, col(Organization.id) == col(User.organization_id))
             .where(col(User.is_active).is_(True))
-            .order_by(col(Organization.kind), col(Organization.name), col(User.id))
+            .order_by(
+                col(Organization.kind),
+                col(Organization.parent_id).is_not(None),  # head offices before branches
+                col(Organization.name),
+                col(User.id),
+            )
         )
         if search:
             pattern = f"%{search.strip()}%"

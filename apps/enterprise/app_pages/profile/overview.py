@@ -32,13 +32,17 @@ kpi_cards(
         Kpi(t("ent.kpi.capital"), wan(profile.registered_capital, 0)),
         Kpi(
             t("ent.kpi.loans"),
-            t("ent.kpi.loans_value", count=profile.loans_count) if profile.has_had_loan else t("ent.kpi.never"),
+            t("ent.kpi.loans_value", count=profile.loans_count)
+            if profile.loans_count
+            else (t("common.yes") if profile.has_had_loan else t("ent.kpi.never")),
         ),
     ]
 )
 
 if not profile.has_had_loan:
-    st.info(f"**{t('ent.first_loan.title')}** — {t('ent.first_loan.hint')}", icon=":material/volunteer_activism:")
+    st.info(
+        f"**{t('ent.first_loan.title')}** — {t('ent.first_loan.hint')}", icon=":material/volunteer_activism:"
+    )
 
 statement = profile.latest_statement
 if statement is None:

@@ -1,0 +1,1 @@
+"""Unit tests of the identity layer without a database: validation, claims, token verification, notifiers."""
