@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -103,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
             return seeded.returncode
     else:
         print("Demo data already present; not seeding again.")
+    if settings.jinfu_env != "production" and not args.no_seed:
+        from core.auth import SYSTEM_ACTOR
+        from core.services.identity import ensure_demo_credentials
+
+        password = os.environ.get("DEMO_PASSWORD", "Demo-2026-jinfu")
+        count = ensure_demo_credentials(actor=SYSTEM_ACTOR, password=password)
+        print(f"{count} demo users can sign in with the password in DEMO_PASSWORD (default {password!r}).")
 
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -130,6 +136,16 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         urls[app] = f"http://127.0.0.1:{ports[0]}/" + (f"{app}/" if behind_nginx else "")
+    sso_port = int(os.environ.get("SSO_PORT", "8100"))
+    processes.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(PROJECT_ROOT / "apps" / "sso" / "gunicorn.conf.py"),
+             "apps.sso.wsgi:server"],
+            cwd=PROJECT_ROOT,
+            env={**env, "SSO_PORT": str(sso_port)},
+        )
+    )
+    urls["sso"] = f"http://127.0.0.1:{sso_port}/"
     processes.append(
         subprocess.Popen(
             [
@@ -174,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
     try:
         for name, url in urls.items():
-            health = url + ("_stcore/health" if name in STREAMLIT_APPS else "")
+            health = url + ("_stcore/health" if name in STREAMLIT_APPS else "healthz" if name == "sso" else "")
             ok = _wait_http(health)
             print(f"  {'✔' if ok else '✘'} {name:<22} {url}")
         print("All apps are running. Press Ctrl-C to stop.")

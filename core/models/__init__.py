@@ -38,6 +38,18 @@ from core.models.oversight import (
     Notification,
 )
 from core.models.product import Product, ProductCreate, ProductPublic
+from core.models.sso import (
+    AuthorizationCode,
+    AuthorizationCodePublic,
+    Credential,
+    IdentityPublic,
+    LoginAttempt,
+    OAuthClient,
+    OAuthClientPublic,
+    OAuthToken,
+    TotpEnrolment,
+    VerificationCode,
+)
 
 __all__ = [
     "Application",
@@ -45,7 +57,10 @@ __all__ = [
     "ApplicationEvent",
     "ApplicationPublic",
     "AuditEvent",
+    "AuthorizationCode",
+    "AuthorizationCodePublic",
     "ConsentGrant",
+    "Credential",
     "CreditScore",
     "DataAccessLog",
     "DataQualityIssue",
@@ -59,8 +74,13 @@ __all__ = [
     "FinancingNeedPublic",
     "GovRecord",
     "IdempotencyKey",
+    "IdentityPublic",
     "Loan",
+    "LoginAttempt",
     "Notification",
+    "OAuthClient",
+    "OAuthClientPublic",
+    "OAuthToken",
     "Organization",
     "OrganizationCreate",
     "OrganizationPublic",
@@ -72,7 +92,9 @@ __all__ = [
     "RiskSignal",
     "ScoringModel",
     "Shareholding",
+    "TotpEnrolment",
     "User",
     "UserCreate",
     "UserPublic",
+    "VerificationCode",
 ]
