@@ -25,6 +25,21 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+@dataclass(frozen=True)
+class UseCaseInfo:
+    """What the registry knows of one service: its name, required permission and whether it writes."""
+
+    name: str  # "core.services.products.list_products"
+    permission: str | None
+    write: bool
+    function: Callable[..., Any]
+
+
+# Every @use_case service, by dotted name: the permission matrix test walks it, so a new service
+# without a rule in that matrix fails the suite.
+REGISTRY: dict[str, UseCaseInfo] = {}
+
+
 @dataclass
 class UnitOfWork:
     """What a use case works with: the session of its one transaction, its actor, and its audit trail."""
@@ -98,6 +113,10 @@ def use_case(
 
         wrapper.permission = permission  # type: ignore[attr-defined]
         wrapper.is_write = write  # type: ignore[attr-defined]
+        name = f"{fn.__module__}.{fn.__qualname__}"
+        REGISTRY[name] = UseCaseInfo(
+            name=name, permission=None if permission is None else str(permission), write=write, function=wrapper
+        )
         return wrapper
 
     return decorate

@@ -1,0 +1,25 @@
+"""The bank app's pages and who may see them (the router reads this list)."""
+
+from __future__ import annotations
+
+from apps.common.navigation import PageSpec
+from core.auth import Permission
+
+PAGES: list[PageSpec] = [
+    PageSpec(
+        "app_pages/products/our_products.py",
+        "bank.nav.products",
+        ":material/inventory_2:",
+        "products",
+        permission=Permission.products_manage,
+        needs_organization=True,
+    ),
+    PageSpec(
+        "app_pages/applications/inbox.py",
+        "bank.nav.applications",
+        ":material/assignment:",
+        "applications",
+        permission=Permission.applications_institution,
+        needs_organization=True,
+    ),
+]

@@ -1,0 +1,26 @@
+"""The enterprise app's pages and who may see them (the router reads this list)."""
+
+from __future__ import annotations
+
+from apps.common.navigation import PageSpec
+from core.auth import Permission
+
+PAGES: list[PageSpec] = [
+    PageSpec(
+        "app_pages/profile/overview.py",
+        "ent.nav.profile",
+        ":material/storefront:",
+        "profile",
+        permission=Permission.enterprise_self,
+        needs_enterprise=True,
+        default=True,
+    ),
+    PageSpec(
+        "app_pages/products/for_me.py",
+        "ent.nav.products",
+        ":material/shopping_bag:",
+        "products",
+        permission=Permission.enterprise_self,
+        needs_enterprise=True,
+    ),
+]
