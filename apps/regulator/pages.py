@@ -14,4 +14,26 @@ PAGES: list[PageSpec] = [
         permission=Permission.platform_stats,
         default=True,
     ),
+    # Operator user administration (operators and regulator admins).
+    PageSpec(
+        "app_pages/admin/institutions.py",
+        "reg.admin.nav.orgs",
+        ":material/account_balance:",
+        "admin-institutions",
+        permission=Permission.admin_users,
+    ),
+    PageSpec(
+        "app_pages/admin/users.py",
+        "reg.admin.nav.users",
+        ":material/manage_accounts:",
+        "admin-users",
+        permission=Permission.admin_users,
+    ),
+    PageSpec(
+        "app_pages/admin/audit_log.py",
+        "reg.admin.nav.audit",
+        ":material/fact_check:",
+        "audit-log",
+        permission=Permission.admin_users,
+    ),
 ]

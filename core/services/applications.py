@@ -10,14 +10,11 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from core.auth import Actor, Permission
+from core.auth.rules import assert_institution_access, institution_descendants
 from core.errors import ForbiddenError
 from core.models import Application, Enterprise, Product
 from core.models.types import ApplicationStatus
-from core.services.directory import (
-    assert_institution_access,
-    institution_descendants,
-    load_institution,
-)
+from core.services.directory import load_institution
 from core.usecase import use_case
 
 STATUS_ORDER = [s.value for s in ApplicationStatus]  # lifecycle order, for charts and filters

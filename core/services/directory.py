@@ -1,8 +1,8 @@
 """Directory reads: who is on the platform (enterprises, institutions, demo identities) and profiles.
 
-Row rules shared by the read services live here too: an enterprise user reads only its own
-enterprise; institution staff read only their own institution's family (head office and branches);
-regulators and the operator (``oversight``) read everything.
+The row rules (an enterprise user reads only its own enterprise; institution staff only their own
+institution's family; regulators and the operator everything) live in ``core.auth.rules``; they are
+re-exported here under their old names for the services that import them from this module.
 """
 
 from __future__ import annotations
@@ -20,6 +20,13 @@ from sqlmodel import Session, col, select
 
 from core import reference
 from core.auth import Actor, Permission, Role
+from core.auth.rules import INSTITUTION_KINDS as INSTITUTION_KINDS
+from core.auth.rules import assert_enterprise_access as assert_enterprise_access
+from core.auth.rules import assert_institution_access as assert_institution_access
+from core.auth.rules import institution_ancestors as institution_ancestors
+from core.auth.rules import institution_descendants as institution_descendants
+from core.auth.rules import institution_family as institution_family
+from core.auth.rules import reads_everything as reads_everything
 from core.config import get_settings
 from core.db import check_schema, session_scope
 from core.errors import DatabaseNotReadyError, ForbiddenError, NotFoundError
@@ -35,8 +42,6 @@ from core.models import (
 )
 from core.models.types import OrgKind, Scale
 from core.usecase import use_case
-
-INSTITUTION_KINDS = (OrgKind.bank, OrgKind.guarantee, OrgKind.insurer, OrgKind.leasing)
 
 # Which demo identities each app's picker offers (the roles of the seeded demo users).
 DEMO_ROLE_GROUPS: dict[str, frozenset[str]] = {
@@ -57,66 +62,8 @@ def today_local() -> date:
 
 
 # ---------------------------------------------------------------------------------------------
-# Row rules (helpers receive the session; the calling use case owns the transaction)
+# Loading (helpers receive the session; the calling use case owns the transaction)
 # ---------------------------------------------------------------------------------------------
-
-
-def institution_family(session: Session, organization_id: int) -> set[int]:
-    """Every organization in the tree that holds ``organization_id``: its head office and all branches."""
-    root = organization_id
-    seen: set[int] = set()
-    while root not in seen:
-        seen.add(root)
-        parent = session.exec(select(Organization.parent_id).where(Organization.id == root)).first()
-        if parent is None:
-            break
-        root = parent
-    return institution_descendants(session, root)
-
-
-def institution_descendants(session: Session, organization_id: int) -> set[int]:
-    """``organization_id`` and every branch below it."""
-    found = {organization_id}
-    frontier = {organization_id}
-    while frontier:
-        children = set(session.exec(select(Organization.id).where(col(Organization.parent_id).in_(frontier))))
-        frontier = children - found
-        found |= frontier
-    return found
-
-
-def institution_ancestors(session: Session, organization_id: int) -> set[int]:
-    """``organization_id`` and every head office above it."""
-    found: set[int] = set()
-    current: int | None = organization_id
-    while current is not None and current not in found:
-        found.add(current)
-        current = session.exec(select(Organization.parent_id).where(Organization.id == current)).first()
-    return found
-
-
-def reads_everything(actor: Actor) -> bool:
-    """Regulators and the operator read every row (read-only oversight)."""
-    return actor.can(Permission.oversight)
-
-
-def assert_enterprise_access(actor: Actor, enterprise_id: int) -> None:
-    """Refuse unless ``actor`` may read enterprise ``enterprise_id`` (its own, or oversight)."""
-    if reads_everything(actor):
-        return
-    if actor.enterprise_id is not None and actor.enterprise_id == enterprise_id:
-        return
-    raise ForbiddenError("error.forbidden")
-
-
-def assert_institution_access(session: Session, actor: Actor, institution_id: int) -> None:
-    """Refuse unless ``actor`` works in ``institution_id``'s family (head office or branch), or oversees."""
-    if reads_everything(actor):
-        return
-    if actor.organization_id is None or actor.enterprise_id is not None:
-        raise ForbiddenError("error.forbidden")
-    if institution_id not in institution_family(session, actor.organization_id):
-        raise ForbiddenError("error.forbidden")
 
 
 def load_institution(session: Session, institution_id: int) -> Organization:

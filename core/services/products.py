@@ -13,19 +13,18 @@ import pandas as pd
 from sqlmodel import col, select
 
 from core.auth import Actor, Permission
-from core.errors import NotFoundError
-from core.matching import EnterpriseFacts, evaluate_eligibility
-from core.models import Enterprise, Organization, Product, ProductPublic
-from core.models.types import ProductStatus, ProductType
-from core.services.directory import (
+from core.auth.rules import (
     assert_enterprise_access,
     assert_institution_access,
     institution_ancestors,
     institution_descendants,
-    load_institution,
     reads_everything,
-    today_local,
 )
+from core.errors import NotFoundError
+from core.matching import EnterpriseFacts, evaluate_eligibility
+from core.models import Enterprise, Organization, Product, ProductPublic
+from core.models.types import ProductStatus, ProductType
+from core.services.directory import load_institution, today_local
 from core.usecase import use_case
 
 # Message key of each failed eligibility criterion (catalog: common.po), with its parameters.
