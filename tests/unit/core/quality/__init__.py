@@ -1,0 +1,1 @@
+"""Tests of the pure data-quality engine: normalizers, reader, validation, rules and scores."""
