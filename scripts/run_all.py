@@ -3,11 +3,19 @@
 Usage: ``python scripts/run_all.py [--replicas N] [--nginx] [--no-seed]``. Ctrl-C stops everything.
 With ``--nginx`` (needs Debian's nginx) the apps also answer behind one nginx on ``NGINX_PORT`` with
 sticky sessions across ``--replicas`` copies of each Streamlit app — the production topology in small.
+
+Sign-in: the OpenID Connect provider (``apps/sso``, ``SSO_PORT``) starts first; every Streamlit
+replica then gets its ``[auth]`` settings in a secrets file written here from the environment
+(``write_auth_secrets``: client id and secret from ``core.auth.oidc.client_registration``, the
+provider's discovery URL, the shared ``COOKIE_SECRET``, the replica's public ``redirect_uri``) into
+``data/run/<app>/`` (gitignored, mode 0600) and passed with ``--secrets.files``. Nothing about
+sign-in is read from a committed file. The wall prints the kiosk URL to open (``WALL_KIOSK_TOKEN``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -15,6 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -24,6 +33,14 @@ from core.db import reset_engine, session_scope, upgrade
 
 STREAMLIT_APPS = ("enterprise", "bank", "regulator")
 RUN_DIR = DATA_DIR / "run"
+OIDC_PROVIDER = "jinfu"  # the named provider apps.common.auth signs in with: st.login("jinfu")
+DEFAULT_DEMO_PASSWORD = "Demo-2026-jinfu"
+# One demo account per app, shown at start (the seed numbers them: demo-<role>-<n>).
+SAMPLE_ACCOUNTS = {
+    "enterprise": "demo-enterprise_user-1",
+    "bank": "demo-bank_officer-1",
+    "regulator": "demo-regulator_analyst-1",
+}
 
 
 def _database_is_empty() -> bool:
@@ -33,7 +50,94 @@ def _database_is_empty() -> bool:
         return session.execute(select(func.count(Enterprise.id))).scalar_one() == 0
 
 
-def _streamlit_cmd(app: str, port: int, base_path: str) -> list[str]:
+def _toml_str(value: str) -> str:
+    # A JSON string is a valid TOML basic string (same escapes, \\uXXXX for the rest).
+    return json.dumps(str(value), ensure_ascii=True)
+
+
+def redirect_uri_for(app: str, port: int, base_path: str = "") -> str:
+    """The public callback URL of one replica: ``APP_PUBLIC_URL_<APP>`` (what browsers open, e.g. behind
+    nginx or HTTPS) plus ``/oauth2callback``, else the replica's own address."""
+    public = os.environ.get(f"APP_PUBLIC_URL_{app.upper()}", "").strip()
+    if public:
+        return public.rstrip("/") + "/oauth2callback"
+    path = f"/{base_path.strip('/')}" if base_path.strip("/") else ""
+    return f"http://127.0.0.1:{port}{path}/oauth2callback"
+
+
+def auth_secrets_toml(app: str, *, redirect_uri: str) -> str:
+    """The ``[auth]`` secrets of one Streamlit app, from the environment (never from a committed file).
+
+    ``APP_OIDC_PROMPT`` (default ``login``) is sent as the OIDC ``prompt``: every sign-in asks for the
+    password (and TOTP), so a session the app expired cannot be renewed silently by the provider's.
+    """
+    from core.auth.oidc import OidcConfigurationError, client_registration, discovery_url
+
+    registration = client_registration(f"jinfu-{app}")
+    if registration.is_public:
+        raise OidcConfigurationError(f"jinfu-{app} needs a client secret: st.login uses the code flow with one")
+    if redirect_uri not in registration.redirect_uris:
+        print(
+            f"warning: {redirect_uri} is not a registered redirect URI of jinfu-{app}; "
+            f"sign-in will be refused (set SSO_CLIENT_{app.upper()}_REDIRECT_URIS or SSO_CLIENTS)",
+            file=sys.stderr,
+        )
+    scope = "openid profile email"
+    prompt = os.environ.get("APP_OIDC_PROMPT", "login").strip()
+    kwargs = f"{{ scope = {_toml_str(scope)}" + (f", prompt = {_toml_str(prompt)}" if prompt else "") + " }"
+    return "\n".join(
+        [
+            f"# Written by scripts/run_all.py for jinfu-{app}; regenerated at every start. Do not commit.",
+            "[auth]",
+            f"redirect_uri = {_toml_str(redirect_uri)}",
+            f"cookie_secret = {_toml_str(get_settings().cookie_secret)}",
+            "",
+            f"[auth.{OIDC_PROVIDER}]",
+            f"client_id = {_toml_str(registration.client_id)}",
+            f"client_secret = {_toml_str(registration.client_secret or '')}",
+            f"server_metadata_url = {_toml_str(discovery_url())}",
+            f"client_kwargs = {kwargs}",
+            "",
+        ]
+    )
+
+
+def write_auth_secrets(app: str, path: Path, *, redirect_uri: str) -> Path:
+    """Write ``auth_secrets_toml`` to ``path`` (folder 0700, file 0600); return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(auth_secrets_toml(app, redirect_uri=redirect_uri))
+    os.chmod(path, 0o600)
+    return path
+
+
+def register_redirect_uris(redirects: dict[str, list[str]]) -> None:
+    """Let the provider (started with this environment) accept every replica's callback: sets
+    ``SSO_CLIENT_<APP>_REDIRECT_URIS`` unless the operator configured the clients already."""
+    if os.environ.get("SSO_CLIENTS", "").strip():
+        return
+    for app, uris in redirects.items():
+        name = f"SSO_CLIENT_{app.upper()}_REDIRECT_URIS"
+        if os.environ.get(name, "").strip():
+            continue
+        port = {"enterprise": "enterprise_port", "bank": "bank_port", "regulator": "regulator_port"}[app]
+        base = getattr(get_settings(), port)
+        defaults = [f"http://127.0.0.1:{base}/oauth2callback", f"http://localhost:{base}/oauth2callback"]
+        os.environ[name] = ",".join(dict.fromkeys([*defaults, *uris]))
+
+
+def sync_clients() -> int:
+    """Register the configured OIDC clients in the database before the provider's workers boot."""
+    from core.auth import SYSTEM_ACTOR
+    from core.auth.oidc import client_registrations
+    from core.services.identity import sync_oauth_clients
+
+    return sync_oauth_clients(actor=SYSTEM_ACTOR, registrations=client_registrations())
+
+
+def _streamlit_cmd(app: str, port: int, base_path: str, secrets_file: Path | None = None) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -46,6 +150,7 @@ def _streamlit_cmd(app: str, port: int, base_path: str) -> list[str]:
         os.environ.get("BIND_ADDRESS", "127.0.0.1"),
         "--server.baseUrlPath",
         base_path,
+        *(["--secrets.files", str(secrets_file)] if secrets_file else []),
     ]
 
 
@@ -74,6 +179,28 @@ def render_nginx_conf(*, listen: int, upstreams: dict[str, list[int]], bigscreen
         .replace("{{LISTEN}}", str(listen))
         .replace("{{RUN_DIR}}", str(RUN_DIR))
     )
+
+
+def _print_demo_accounts(jinfu_env: str) -> None:
+    """One demo account per app, and how bank and regulator staff get their TOTP codes."""
+    from core.services.identity import demo_totp_secret
+
+    for app, subject in SAMPLE_ACCOUNTS.items():
+        line = f"  {app:<11} {subject}"
+        if app != "enterprise" and jinfu_env in {"development", "test"}:
+            line += f"   TOTP secret {demo_totp_secret(subject)} (any authenticator app, or see README 'Sign-in')"
+        print(line)
+
+
+def _wall_hint(url: str, jinfu_env: str) -> str:
+    """What to open for the wall: with the development kiosk token, or how to add the configured one."""
+    if os.environ.get("WALL_KIOSK_TOKEN", "").strip():
+        return f"Wall display: open {url}?kiosk=<WALL_KIOSK_TOKEN> once on each screen (then a cookie is kept)."
+    if jinfu_env == "production":
+        return "Wall display: WALL_KIOSK_TOKEN is not set, so the wall refuses to start."
+    from apps.bigscreen.kiosk import development_token
+
+    return f"Wall display (development kiosk token; set WALL_KIOSK_TOKEN for real use): {url}?kiosk={development_token()}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,46 +233,69 @@ def main(argv: list[str] | None = None) -> int:
         from core.auth import SYSTEM_ACTOR
         from core.services.identity import ensure_demo_credentials
 
-        password = os.environ.get("DEMO_PASSWORD", "Demo-2026-jinfu")
+        password = os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
         count = ensure_demo_credentials(actor=SYSTEM_ACTOR, password=password)
-        print(f"{count} demo users can sign in with the password in DEMO_PASSWORD (default {password!r}).")
+        print(f"{count} demo users can sign in; password: DEMO_PASSWORD (default {DEFAULT_DEMO_PASSWORD!r}).")
+        _print_demo_accounts(settings.jinfu_env)
 
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env["DATABASE_URL"] = settings.database_url
-    env["STREAMLIT_SERVER_COOKIE_SECRET"] = settings.cookie_secret
-    env.setdefault("CACHE_URL", settings.cache_url)
-    behind_nginx = args.nginx and shutil.which("nginx")
-    processes: list[subprocess.Popen] = []
-    urls: dict[str, str] = {}
-    upstreams: dict[str, list[int]] = {}
+    behind_nginx = bool(args.nginx and shutil.which("nginx"))
+    listen = int(os.environ.get("NGINX_PORT", "8080"))
+    sso_port = int(os.environ.get("SSO_PORT", "8100"))
+    os.environ.setdefault("SSO_ISSUER", f"http://127.0.0.1:{sso_port}")
     base_ports = {
         "enterprise": settings.enterprise_port,
         "bank": settings.bank_port,
         "regulator": settings.regulator_port,
     }
-    for app in STREAMLIT_APPS:
-        ports = [base_ports[app] + 10 * i for i in range(max(1, args.replicas))]
-        upstreams[app] = ports
+    upstreams = {app: [base_ports[app] + 10 * i for i in range(max(1, args.replicas))] for app in STREAMLIT_APPS}
+
+    def redirect_of(app: str, port: int) -> str:
+        if behind_nginx and not os.environ.get(f"APP_PUBLIC_URL_{app.upper()}"):
+            return f"http://127.0.0.1:{listen}/{app}/oauth2callback"
+        return redirect_uri_for(app, port, app if behind_nginx else "")
+
+    register_redirect_uris({app: [redirect_of(app, p) for p in ports] for app, ports in upstreams.items()})
+
+    env = dict(os.environ)
+    env["DATABASE_URL"] = settings.database_url
+    env["STREAMLIT_SERVER_COOKIE_SECRET"] = settings.cookie_secret
+    env.setdefault("CACHE_URL", settings.cache_url)
+    processes: list[subprocess.Popen] = []
+    urls: dict[str, str] = {}
+
+    # The provider first: the apps' sign-in buttons lead there. Its clients are registered here, once,
+    # so that its workers (which each sync them at boot) find nothing to insert and cannot race.
+    # SSO_BUNDLED=0: an external provider (Keycloak, a government identity service) at SSO_ISSUER.
+    if os.environ.get("SSO_BUNDLED", "1") != "0":
+        sync_clients()
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", str(PROJECT_ROOT / "apps" / "sso" / "gunicorn.conf.py"),
+                 "apps.sso.wsgi:server"],
+                cwd=PROJECT_ROOT,
+                env={**env, "SSO_PORT": str(sso_port)},
+            )
+        )
+        urls["sso"] = f"http://127.0.0.1:{sso_port}/"
+        if not _wait_http(urls["sso"] + "healthz", timeout=60):
+            print("warning: the sign-in provider did not answer within 60 s; starting the apps anyway", file=sys.stderr)
+    else:
+        print(f"Sign-in: the external provider at {os.environ.get('SSO_ISSUER')} (SSO_BUNDLED=0).")
+
+    for app, ports in upstreams.items():
         for port in ports:
+            secrets_file = write_auth_secrets(
+                app, RUN_DIR / app / f"secrets-{port}.toml", redirect_uri=redirect_of(app, port)
+            )
             processes.append(
                 subprocess.Popen(
-                    _streamlit_cmd(app, port, app if behind_nginx else ""),
+                    _streamlit_cmd(app, port, app if behind_nginx else "", secrets_file),
                     cwd=PROJECT_ROOT / "apps" / app,
                     env=env,
                 )
             )
         urls[app] = f"http://127.0.0.1:{ports[0]}/" + (f"{app}/" if behind_nginx else "")
-    sso_port = int(os.environ.get("SSO_PORT", "8100"))
-    processes.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(PROJECT_ROOT / "apps" / "sso" / "gunicorn.conf.py"),
-             "apps.sso.wsgi:server"],
-            cwd=PROJECT_ROOT,
-            env={**env, "SSO_PORT": str(sso_port)},
-        )
-    )
-    urls["sso"] = f"http://127.0.0.1:{sso_port}/"
     processes.append(
         subprocess.Popen(
             [
@@ -167,7 +317,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     urls["bigscreen"] = f"http://127.0.0.1:{settings.bigscreen_port}/" + ("bigscreen/" if behind_nginx else "")
     if behind_nginx:
-        listen = int(os.environ.get("NGINX_PORT", "8080"))
         conf = RUN_DIR / "nginx.conf"
         conf.write_text(
             render_nginx_conf(listen=listen, upstreams=upstreams, bigscreen_port=settings.bigscreen_port),
@@ -190,9 +339,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
     try:
         for name, url in urls.items():
-            health = url + ("_stcore/health" if name in STREAMLIT_APPS else "healthz" if name == "sso" else "")
+            health = url + ("_stcore/health" if name in STREAMLIT_APPS else "healthz")
             ok = _wait_http(health)
             print(f"  {'✔' if ok else '✘'} {name:<22} {url}")
+        print(_wall_hint(urls.get("bigscreen (nginx)") or urls["bigscreen"], settings.jinfu_env))
         print("All apps are running. Press Ctrl-C to stop.")
         while all(p.poll() is None for p in processes):
             time.sleep(1)

@@ -22,4 +22,12 @@ PAGES: list[PageSpec] = [
         permission=Permission.applications_institution,
         needs_organization=True,
     ),
+    PageSpec(
+        "app_pages/credit_file/viewer.py",
+        "bank.nav.credit_file",
+        ":material/folder_shared:",
+        "credit-file",
+        permission=Permission.credit_file_read,
+        needs_organization=True,
+    ),
 ]

@@ -15,6 +15,8 @@ import dash
 
 from apps.bigscreen.callbacks import register_callbacks
 from apps.bigscreen.data import AnalyticsProvider, WallDataProvider
+from apps.bigscreen.kiosk import install_kiosk_guard
+from apps.bigscreen.kiosk import kiosk_token as configured_kiosk_token
 from apps.bigscreen.layout import build_layout
 from core.config import get_settings
 from core.i18n import normalize_locale, translate
@@ -23,9 +25,19 @@ from core.reference import city as reference_city
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 
 
-def create_app(*, locale: str | None = None, data_provider: WallDataProvider | None = None) -> dash.Dash:
-    """A new wall app; ``locale`` is the default language (``?lang=`` overrides it per screen)."""
+def create_app(
+    *,
+    locale: str | None = None,
+    data_provider: WallDataProvider | None = None,
+    kiosk_token: str | None = None,
+) -> dash.Dash:
+    """A new wall app; ``locale`` is the default language (``?lang=`` overrides it per screen).
+
+    Every request but ``healthz`` needs the kiosk token (``apps.bigscreen.kiosk``): ``kiosk_token``,
+    else ``WALL_KIOSK_TOKEN`` (derived from ``SECRET_KEY`` in development and test when unset).
+    """
     settings = get_settings()
+    token = kiosk_token or configured_kiosk_token()
     default_locale = normalize_locale(locale or settings.default_locale)
     provider = data_provider if data_provider is not None else AnalyticsProvider()
     city = reference_city()
@@ -56,10 +68,13 @@ def create_app(*, locale: str | None = None, data_provider: WallDataProvider | N
         refresh_seconds=refresh_seconds,
     )
 
-    # A liveness probe that reads no data, under the same prefix as the app (DASH_URL_BASE_PATHNAME).
+    # A liveness probe that reads no data, under the same prefix as the app (DASH_URL_BASE_PATHNAME);
+    # the only path the kiosk guard leaves open.
     @app.server.get(f"{app.config.routes_pathname_prefix}healthz")
     def _healthz() -> tuple[str, int]:
         return "ok", 200
+
+    install_kiosk_guard(app.server, token=token, prefix=app.config.routes_pathname_prefix)
 
     return app
 

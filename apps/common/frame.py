@@ -1,4 +1,5 @@
-"""The frame every app's router draws: page config, language switch, phone-friendly CSS, readiness check."""
+"""The frame every app's router draws: page config, language switch, phone-friendly CSS, readiness check,
+and the page shown to a signed-in person who may see none of the app's pages."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ _CSS = """
   }
   [class*="st-key-kpi_"] [data-testid="stColumn"]:empty { display: none; }
 }
+/* Sign-in and "not for you" pages: a readable card, a title that breaks between words only. */
+.st-key-auth_card { max-width: 38rem; }
+.st-key-auth_gate h1 { word-break: keep-all; overflow-wrap: anywhere; }
 [data-testid="stMetricValue"] { font-size: clamp(1.25rem, 2.1vw, 1.9rem); }
 [data-testid="stMetricValue"] p, [data-testid="stMetricLabel"] p {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
@@ -51,12 +55,12 @@ def setup_frame(app: str, *, icon: str) -> None:
 
 
 def choose_identity_page(app: str) -> st.Page:
-    """The only page shown while no identity of this app's roles is chosen."""
+    """The only page shown to a signed-in person who may see none of this app's pages."""
 
-    def welcome() -> None:
+    def no_pages() -> None:
         st.title(app_title(app))
-        st.info(t("common.identity.choose"), icon=":material/badge:")
+        st.info(t("common.auth.no_pages"), icon=":material/lock:")
 
     return st.Page(
-        welcome, title=t(f"common.app.{app}"), icon=":material/badge:", url_path="welcome", default=True
+        no_pages, title=t(f"common.app.{app}"), icon=":material/lock:", url_path="welcome", default=True
     )

@@ -1,18 +1,17 @@
-"""Enterprise app router: page config, language switch, identity, and the pages an enterprise may see."""
+"""Enterprise app router: page config, language switch, sign-in, and the pages an enterprise user may see."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from apps.common.actor import identity_picker
+from apps.common import auth
 from apps.common.frame import app_title, setup_frame
-from apps.common.navigation import pages_for
 from apps.common.widgets import run_page
 from apps.enterprise.pages import PAGES
 
 APP = "enterprise"
 
 setup_frame(APP, icon="🏢")
-actor = identity_picker(APP)
+verdict = auth.resolve(APP)  # st.user → Actor in session state, or the sign-in / not-for-you page
 st.sidebar.caption(app_title(APP))
-run_page(st.navigation(pages_for(APP, actor, PAGES), position="top"))
+run_page(st.navigation(auth.router_pages(APP, verdict, PAGES), position="top"))

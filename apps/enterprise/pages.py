@@ -23,4 +23,12 @@ PAGES: list[PageSpec] = [
         permission=Permission.enterprise_self,
         needs_enterprise=True,
     ),
+    PageSpec(
+        "app_pages/consent/grants.py",
+        "ent.nav.consent",
+        ":material/verified_user:",
+        "consent",
+        permission=Permission.consent_manage,
+        needs_enterprise=True,
+    ),
 ]

@@ -33,17 +33,21 @@ class Permission(StrEnum):
     oversight = "oversight.read"  # ledger, league tables, all rows read-only
     admin_users = "admin.users"
     seed = "platform.seed"  # loading demo or reference data
+    consent_manage = "consent.manage"  # grant, list and revoke one's own enterprise's consents; its access log
+    credit_file_read = "credit_file.read"  # read an enterprise's credit file under its consent (institutions)
 
 
 _ENTERPRISE = {
     Permission.products_browse,
     Permission.enterprise_self,
     Permission.applications_own,
+    Permission.consent_manage,
 }
 _BANK = {
     Permission.products_browse,
     Permission.products_manage,
     Permission.applications_institution,
+    Permission.credit_file_read,
 }
 _REGULATOR = {
     Permission.platform_stats,

@@ -1,13 +1,22 @@
-"""Oversight: consent, data access, the audit chain, data quality, notifications, idempotency."""
+"""Oversight: consent, data access, the audit chain, data quality, notifications, idempotency.
+
+Retention (网络安全法 Art. 21: logs kept at least six months): ``AuditEvent`` and ``DataAccessLog``
+rows are append-only and the application never deletes them. The ``before_flush`` and
+``do_orm_execute`` listeners at the end of this module refuse, on every database, any ORM session
+that deletes or changes such a row; on PostgreSQL migration 0003 adds triggers refusing UPDATE,
+DELETE and TRUNCATE for everyone below the table owner. See ``docs/operations.md``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Index, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
+from core.errors import ForbiddenError
 from core.models.base import created_at_field
 from core.models.types import JSONType, UTCDateTime
 
@@ -122,3 +131,37 @@ class IdempotencyKey(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     response: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
     created_at: datetime = created_at_field()
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention guard: audit events and data-access logs are append-only in every ORM session
+# ---------------------------------------------------------------------------------------------
+
+APPEND_ONLY_TABLES: tuple[type[SQLModel], ...] = (AuditEvent, DataAccessLog)
+
+
+class AppendOnlyViolationError(ForbiddenError):
+    """Code tried to delete or change an audit event or a data-access log row (a programming error)."""
+
+    key = "error.forbidden"
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _refuse_append_only_changes(session: OrmSession, _flush_context: Any, _instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, APPEND_ONLY_TABLES):
+            raise AppendOnlyViolationError(table=obj.__tablename__, operation="delete")
+    for obj in session.dirty:
+        if isinstance(obj, APPEND_ONLY_TABLES) and session.is_modified(obj, include_collections=False):
+            raise AppendOnlyViolationError(table=obj.__tablename__, operation="update")
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _refuse_append_only_bulk(state: Any) -> None:
+    if not (state.is_delete or state.is_update):
+        return
+    for mapper in state.all_mappers:
+        if issubclass(mapper.class_, APPEND_ONLY_TABLES):
+            raise AppendOnlyViolationError(
+                table=mapper.class_.__tablename__, operation="delete" if state.is_delete else "update"
+            )

@@ -240,7 +240,14 @@ def _has_rows(conn: Connection) -> bool:
 def _wipe(conn: Connection, backend: str) -> None:
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     if backend == "postgresql":
+        # --force on a demo database: the append-only guard (migration 0003) is lifted by the table
+        # owner for this one transaction, then restored.
+        guarded = ("audit_event", "data_access_log")
+        for t in guarded:
+            conn.execute(text(f'ALTER TABLE "{t}" DISABLE TRIGGER USER'))
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        for t in guarded:
+            conn.execute(text(f'ALTER TABLE "{t}" ENABLE TRIGGER USER'))
     else:
         for t in tables:
             conn.execute(text(f'DELETE FROM "{t}"'))

@@ -80,19 +80,22 @@ def test_router_renders_default_page_with_language_switch(seeded_db, router):
     at = run(router, _app_of(router))
     assert not at.exception, [e.value for e in at.exception]
     assert at.title
-    assert at.sidebar.selectbox, "the demo identity picker is missing"
+    assert not at.sidebar.selectbox, "the demo identity picker is gone: who signed in decides"
+    assert [b.label for b in at.sidebar.button] == ["退出登录"]
     en = run(router, _app_of(router), lang="en")  # ?lang=en in the URL
     assert not en.exception, [e.value for e in en.exception]
     assert en.session_state["lang"] == "en"
-    assert en.sidebar.selectbox[0].label == "Demo identity"
+    assert [b.label for b in en.sidebar.button] == ["Sign out"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("router", ROUTERS, ids=_rel)
-def test_router_without_actor_offers_the_picker_and_picks_a_demo_identity(seeded_db, router):
+def test_router_without_sign_in_shows_only_the_sign_in_page(seeded_db, router):
     at = AppTest.from_file(str(router), default_timeout=TIMEOUT).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.session_state["actor"].has_role(*directory.DEMO_ROLE_GROUPS[_app_of(router)])
+    assert "actor" not in at.session_state
+    assert at.subheader[0].value == "登录"
+    assert not at.dataframe and not at.metric
 
 
 def test_unmigrated_database_shows_a_friendly_message(tmp_path, monkeypatch):

@@ -183,7 +183,14 @@ def test_verify_audit_script_finds_the_first_tampered_event(product_id, tmp_path
     assert ok.returncode == 0 and "3 audit events" in ok.stdout
     with session_scope() as s:
         second = s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()[1]
+        postgres = s.get_bind().dialect.name == "postgresql"
+        # On PostgreSQL the guard trigger refuses the UPDATE: simulate an attacker holding the table
+        # owner's rights, who disables it, tampers, and re-enables it to cover the tracks.
+        if postgres:
+            s.exec(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
         s.exec(text("UPDATE audit_event SET action = 'forged' WHERE id = :i").bindparams(i=second.id))
+        if postgres:
+            s.exec(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only"))
     broken = subprocess.run(script, capture_output=True, text=True, timeout=120)
     assert broken.returncode == 1
     assert f"audit event {second.id} " in broken.stdout

@@ -250,8 +250,9 @@ def test_server_answers_layout_and_health_without_a_database(provider, monkeypat
     database = tmp_path / "never-created.db"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
     get_settings.cache_clear()
-    client = create_app(data_provider=provider).server.test_client()
+    client = create_app(data_provider=provider, kiosk_token="k" * 24).server.test_client()
     assert client.get("/healthz").status_code == 200
+    assert client.get("/?kiosk=" + "k" * 24).status_code == 303  # authorizes this client (cookie)
     response = client.get("/_dash-layout")
     assert response.status_code == 200 and ids.tile_map_graph() in response.get_data(as_text=True)
     assert client.get("/").status_code == 200

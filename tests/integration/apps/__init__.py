@@ -1,0 +1,1 @@
+"""Page-level tests of the apps under AppTest."""

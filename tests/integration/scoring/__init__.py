@@ -1,0 +1,1 @@
+"""Integration tests of the scoring engine on generated demo data."""

@@ -1,0 +1,1 @@
+"""Tests of the pieces the Streamlit apps share."""
