@@ -103,3 +103,19 @@ def get_or_compute(
     except Exception:  # noqa: BLE001, S110
         pass
     return value
+
+
+def get_bytes(key: str) -> bytes | None:
+    """A raw shared value (session bookkeeping across replicas); None when absent or the cache is down."""
+    try:
+        return _backend().get(f"jinfu:raw:{key}")
+    except Exception:  # noqa: BLE001 - an outage must never break a page
+        return None
+
+
+def set_bytes(key: str, value: bytes, ttl: int) -> None:
+    """Store a raw shared value for ``ttl`` seconds (best effort)."""
+    try:
+        _backend().set(f"jinfu:raw:{key}", value, max(1, int(ttl)))
+    except Exception:  # noqa: BLE001, S110
+        pass

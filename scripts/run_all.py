@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -154,6 +155,12 @@ def _streamlit_cmd(app: str, port: int, base_path: str, secrets_file: Path | Non
     ]
 
 
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _wait_http(url: str, timeout: float = 90.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -249,6 +256,17 @@ def main(argv: list[str] | None = None) -> int:
         "regulator": settings.regulator_port,
     }
     upstreams = {app: [base_ports[app] + 10 * i for i in range(max(1, args.replicas))] for app in STREAMLIT_APPS}
+    wanted_ports = [p for ports in upstreams.values() for p in ports] + [settings.bigscreen_port]
+    wanted_ports += [sso_port] if os.environ.get("SSO_BUNDLED", "1") != "0" else []
+    wanted_ports += [listen] if behind_nginx else []
+    busy = [p for p in wanted_ports if _port_in_use(p)]
+    if busy:
+        print(
+            f"error: port(s) {', '.join(map(str, busy))} already in use — is another `make run` still running? "
+            "Stop it, or choose other ports (ENTERPRISE_PORT, BANK_PORT, REGULATOR_PORT, BIGSCREEN_PORT, SSO_PORT).",
+            file=sys.stderr,
+        )
+        return 2
 
     def redirect_of(app: str, port: int) -> str:
         if behind_nginx and not os.environ.get(f"APP_PUBLIC_URL_{app.upper()}"):
@@ -337,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
                 process.kill()
 
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    # Ctrl-C must stop everything even when started where SIGINT was ignored (e.g. a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         for name, url in urls.items():
             health = url + ("_stcore/health" if name in STREAMLIT_APPS else "healthz")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -35,13 +35,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from apps.common.actor import ACTOR_KEY, current_actor, fits_app
 from apps.common.i18n import t
+from core import cache
 from core.auth import Actor
 from core.auth.oidc import ClaimsInvalidError, actor_from_claims
 from core.config import PROJECT_ROOT, get_settings
+from core.services import identity
 
 PROVIDER = "jinfu"  # the named provider of the [auth.jinfu] secrets section
 ACTIVITY_KEY = "auth_last_activity"  # (sign-in digest, epoch seconds) of this session's last rerun
 SIGNOUT_KEY = "auth_signing_out"
+USER_ID_KEY = "auth_user_id"  # (sign-in digest, platform user id or None, checked at epoch seconds)
+USER_RECHECK_SECONDS = 60  # a deactivated account is signed out within a minute
 _STORE_PREFIX = "jinfu:auth:"
 
 
@@ -85,7 +89,7 @@ class Verdict:
     started_at: float | None = None  # auth_time (else iat) of the sign-in
     issued_at: float | None = None  # iat: when this app received the sign-in
     key: str = ""  # digest identifying this sign-in in the shared store
-    reason: str = ""  # why claims that were present signed nobody in ("aud", "iat", "claims")
+    reason: str = ""  # why claims that were present signed nobody in ("aud", "iat", "claims", "inactive")
 
     @property
     def expired(self) -> bool:
@@ -160,34 +164,12 @@ def evaluate(
 # -- the shared store (last activity, sign-outs) -------------------------------------------------
 
 
-def _store():
-    """The cross-process cache backend, or None when it is unavailable (then the session alone counts)."""
-    try:
-        from core import cache
-
-        return cache._backend()  # noqa: SLF001 - see the report: core.cache should expose get/set
-    except Exception:  # noqa: BLE001 - an outage must not lock everybody out
-        return None
-
-
 def _store_get(key: str) -> bytes | None:
-    store = _store()
-    if store is None:
-        return None
-    try:
-        return store.get(_STORE_PREFIX + key)
-    except Exception:  # noqa: BLE001
-        return None
+    return cache.get_bytes(_STORE_PREFIX + key)
 
 
 def _store_set(key: str, value: bytes, ttl: float) -> None:
-    store = _store()
-    if store is None:
-        return
-    try:
-        store.set(_STORE_PREFIX + key, value, max(1, int(ttl)))
-    except Exception:  # noqa: BLE001, S110 - best effort
-        pass
+    cache.set_bytes(_STORE_PREFIX + key, value, int(ttl))
 
 
 def _shared_state(key: str) -> tuple[float | None, bool]:
@@ -269,10 +251,29 @@ def resolve(app: str, *, policy: SessionPolicy | None = None) -> Verdict:
         remaining = policy.max_seconds - (now - (verdict.started_at or now))
         _store_set(verdict.key, repr(now).encode("ascii"), min(remaining, policy.idle_seconds) + 60)
     if verdict.status == Status.signed_in:
+        verdict = _with_platform_user(verdict)
+    if verdict.status == Status.signed_in:
         st.session_state[ACTOR_KEY] = verdict.actor
     else:
         st.session_state.pop(ACTOR_KEY, None)
     return verdict
+
+
+def _with_platform_user(verdict: Verdict) -> Verdict:
+    """Fill the actor's platform user id (so audit rows name the user) and refuse deactivated accounts.
+
+    Looked up once per sign-in and per deactivation check interval, not on every rerun.
+    """
+    cached = st.session_state.get(USER_ID_KEY)
+    now = time.time()
+    if cached and cached[0] == verdict.key and now - cached[2] < USER_RECHECK_SECONDS:
+        user_id = cached[1]
+    else:
+        user_id = identity.active_user_id(actor=verdict.actor)
+        st.session_state[USER_ID_KEY] = (verdict.key, user_id, now)
+    if user_id is None:
+        return Verdict(Status.signed_out, reason="inactive")
+    return replace(verdict, actor=replace(verdict.actor, user_id=user_id))
 
 
 def sign_in() -> None:

@@ -38,7 +38,7 @@ from apps.sso.web import (
 )
 from core.auth.oidc import client_registrations
 from core.config import get_settings
-from core.errors import JinfuError, ValidationErrors
+from core.errors import ConflictError, JinfuError, ValidationErrors
 from core.services import identity as svc
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +57,19 @@ def _errors(exc: JinfuError) -> dict[str, str]:
 
 def _status(exc: JinfuError) -> int:
     return 429 if isinstance(exc, svc.RateLimitedError) else 400
+
+
+def _sync_clients_once_started(attempts: int = 3) -> None:
+    """Register the configured clients; several workers booting together may race on the insert."""
+    for attempt in range(attempts):
+        try:
+            svc.sync_oauth_clients(actor=PROVIDER_ACTOR, registrations=client_registrations())
+            return
+        except ConflictError:
+            if attempt == attempts - 1:
+                raise
+            # Another worker inserted the same client a moment ago: read again and compare.
+            continue
 
 
 def create_app(settings: SsoSettings | None = None, *, sync_clients: bool = True) -> Flask:
@@ -85,7 +98,7 @@ def create_app(settings: SsoSettings | None = None, *, sync_clients: bool = True
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     server = build_server(app, key, settings)
     if sync_clients:
-        svc.sync_oauth_clients(actor=PROVIDER_ACTOR, registrations=client_registrations())
+        _sync_clients_once_started()
     app.extensions["jinfu_sso"] = {"settings": settings, "server": server, "kid": key.kid}
     idle_seconds = settings.idle_timeout_minutes * 60
 

@@ -1313,3 +1313,13 @@ def revoke_user_tokens(uow, *, actor: Actor, user_id: int, client_id: str | None
             after={"client_id": client_id, "revoked": count},
         )
     return count
+
+
+@use_case(permission=None)
+def active_user_id(uow, *, actor: Actor) -> int | None:
+    """The platform id of the signed-in actor (its ``sub`` is ``actor.label``); None when the account is
+    unknown or deactivated — a deactivated user is signed out at the next page load, not at token expiry."""
+    row = uow.session.exec(
+        select(User.id).where(User.subject == actor.label, col(User.is_active).is_(True))
+    ).first()
+    return int(row) if row is not None else None

@@ -124,6 +124,7 @@ RULES: dict[str, Rule] = {
     ID + "_reset_password": PUBLIC,
     ID + "sync_oauth_clients": PUBLIC,
     ID + "get_oauth_client": PUBLIC,
+    ID + "active_user_id": PUBLIC,
     ID + "save_authorization_code": PUBLIC,
     ID + "consume_authorization_code": PUBLIC,
     ID + "nonce_used": PUBLIC,
@@ -421,6 +422,7 @@ ARGUMENTS: dict[str, Builder] = {
     },
     ID + "sync_oauth_clients": lambda w, sc, r: {"registrations": []},
     ID + "get_oauth_client": lambda w, sc, r: {"client_id": "jinfu-matrix"},
+    ID + "active_user_id": lambda w, sc, r: {},
     ID + "save_authorization_code": lambda w, sc, r: {
         "code": w.unique("code-"),
         "client_id": "jinfu-matrix",
