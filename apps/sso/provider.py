@@ -23,12 +23,13 @@ from joserfc.jwk import RSAKey
 
 from apps.sso.config import SsoSettings
 from apps.sso.keys import public_jwks
-from core.auth import Actor
+from core.auth import Actor, Role
 from core.auth.oidc import CLAIMS_SUPPORTED, ID_TOKEN_ALGORITHMS, SCOPES_SUPPORTED, claims_for
 from core.models import AuthorizationCodePublic, IdentityPublic, OAuthClientPublic
 from core.services import identity as svc
 
-PROVIDER_ACTOR = Actor(user_id=None, label="sso", roles=frozenset())
+# The provider's own process: the only actor allowed to touch credentials, codes and tokens.
+PROVIDER_ACTOR = Actor(user_id=None, label="sso", roles=frozenset({Role.identity_provider.value}))
 
 
 class Client(ClientMixin):

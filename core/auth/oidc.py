@@ -227,7 +227,7 @@ def _int_or_none(value: Any) -> int | None:
 def actor_from_claims(claims: Mapping[str, Any], *, user_id: int | None = None) -> Actor:
     """The ``Actor`` for a signed-in person, from *verified* claims (``st.user`` or a verified token).
 
-    Unknown roles are dropped (they would grant nothing anyway); ``system`` can never come from a
+    Unknown roles are dropped (they would grant nothing anyway); ``system`` and ``identity_provider`` can never come from a
     token. ``user_id`` is the platform's ``user_account.id`` when the caller has looked it up (the
     ``sub`` claim is the user's ``subject``).
 
@@ -242,7 +242,7 @@ def actor_from_claims(claims: Mapping[str, Any], *, user_id: int | None = None) 
         raw_roles = raw_roles.split()
     if not isinstance(raw_roles, list | tuple):
         raise ClaimsInvalidError()
-    known = {r.value for r in Role} - {Role.system.value}
+    known = {r.value for r in Role} - {Role.system.value, Role.identity_provider.value}
     roles = frozenset(str(r) for r in raw_roles if str(r) in known)
     return Actor(
         user_id=user_id,

@@ -18,6 +18,7 @@ class Role(StrEnum):
     operator = "operator"
     wall_viewer = "wall_viewer"
     system = "system"  # scripts and scheduled jobs
+    identity_provider = "identity_provider"  # the sign-in provider's own process; never assigned to a person
 
 
 class Permission(StrEnum):
@@ -33,6 +34,7 @@ class Permission(StrEnum):
     oversight = "oversight.read"  # ledger, league tables, all rows read-only
     admin_users = "admin.users"
     seed = "platform.seed"  # loading demo or reference data
+    identity_provider = "identity.provider"  # credentials, codes and tokens: only the sign-in provider
     consent_manage = "consent.manage"  # grant, list and revoke one's own enterprise's consents; its access log
     credit_file_read = "credit_file.read"  # read an enterprise's credit file under its consent (institutions)
 
@@ -69,5 +71,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.regulator_admin: frozenset(_REGULATOR | {Permission.admin_users}),
     Role.operator: frozenset(_REGULATOR | {Permission.admin_users, Permission.seed}),
     Role.wall_viewer: frozenset({Permission.platform_stats}),
+    Role.identity_provider: frozenset({Permission.identity_provider}),
     Role.system: frozenset(Permission),
 }

@@ -398,7 +398,11 @@ def totp_required(roles: Any) -> bool:
 
 def anonymous_actor(client_address: str | None) -> Actor:
     """The provider acting for a not-yet-identified browser at ``client_address``."""
-    return Actor(user_id=None, label=f"sso@{(client_address or 'unknown')[:64]}", roles=frozenset())
+    return Actor(
+        user_id=None,
+        label=f"sso@{(client_address or 'unknown')[:64]}",
+        roles=frozenset({Role.identity_provider.value}),
+    )
 
 
 def _user_actor(user: User, org: Organization | None) -> Actor:
@@ -526,7 +530,7 @@ def _raise_refused(result: Any) -> Any:
 # ---------------------------------------------------------------------------------- sign-in
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def _authenticate(uow, *, actor: Actor, identifier: str, password: str, client_address: str):
     p, s = policy(), uow.session
     account = (identifier or "").strip()[: LIMITS["identifier"]].lower()
@@ -609,7 +613,7 @@ def _totp(secret: str):
     return pyotp.TOTP(secret)
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def _verify_totp(uow, *, actor: Actor, user_id: int, code: str, client_address: str):
     p, s = policy(), uow.session
     user = s.get(User, user_id)
@@ -686,7 +690,7 @@ def verify_totp(*, actor: Actor, user_id: int, code: str, client_address: str) -
     )
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def enroll_totp(uow, *, actor: Actor, user_id: int) -> TotpEnrolment:
     """Give a user who passed the password step a new TOTP secret, pending until ``verify_totp``.
 
@@ -710,7 +714,7 @@ def enroll_totp(uow, *, actor: Actor, user_id: int) -> TotpEnrolment:
     return TotpEnrolment(secret=secret, uri=uri)
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def identity_for_user(uow, *, actor: Actor, user_id: int) -> IdentityPublic | None:
     """The identity of an active user of an active organization, or None (deleted, deactivated)."""
     user = uow.session.get(User, user_id)
@@ -772,7 +776,7 @@ def _signup_conflicts(s: Session, form: EnterpriseSignup) -> None:
         raise ContactTakenError(field="email")
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def _request_code(uow, *, actor, purpose, email, client_address, locale, signup, notifier):
     p, s = policy(), uow.session
     if purpose not in PURPOSES:
@@ -911,7 +915,7 @@ def _consume(s: Session, row: VerificationCode) -> bool:
     return result.rowcount == 1
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def _register_enterprise(uow, *, actor, signup, code, password, locale):
     p, s = policy(), uow.session
     errors: list[JinfuError] = []
@@ -990,7 +994,7 @@ def register_enterprise(
     )
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def _reset_password(uow, *, actor, email, code, new_password):
     p, s = policy(), uow.session
     target = normalize_email(email)
@@ -1112,7 +1116,7 @@ def _client_public(row: OAuthClient) -> OAuthClientPublic:
     )
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def sync_oauth_clients(uow, *, actor: Actor, registrations: list[Any]) -> int:
     """Make the ``oauth_client`` table match the configured registrations (idempotent); others deactivated."""
     s = uow.session
@@ -1146,7 +1150,7 @@ def sync_oauth_clients(uow, *, actor: Actor, registrations: list[Any]) -> int:
     return len(changed)
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def get_oauth_client(uow, *, actor: Actor, client_id: str) -> OAuthClientPublic | None:
     if not client_id or len(client_id) > 80:
         return None
@@ -1163,7 +1167,7 @@ def client_secret_matches(client: OAuthClientPublic, secret: str) -> bool:
     return hmac.compare_digest(client.client_secret_hash, _digest(secret))
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def save_authorization_code(
     uow,
     *,
@@ -1200,7 +1204,7 @@ def save_authorization_code(
     uow.audit("sso.authorized", entity_type="oauth_client", entity_id=client_id, after={"user_id": user_id})
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def consume_authorization_code(
     uow, *, actor: Actor, code: str, client_id: str
 ) -> AuthorizationCodePublic | None:
@@ -1237,7 +1241,7 @@ def consume_authorization_code(
     )
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def nonce_used(uow, *, actor: Actor, client_id: str, nonce: str) -> bool:
     """Whether a code was already issued to ``client_id`` with this ``nonce`` (replay)."""
     return (
@@ -1250,7 +1254,7 @@ def nonce_used(uow, *, actor: Actor, client_id: str, nonce: str) -> bool:
     )
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def save_access_token(
     uow, *, actor: Actor, access_token: str, client_id: str, user_id: int, scope: str, expires_in: int
 ) -> None:
@@ -1276,7 +1280,7 @@ def save_access_token(
     )
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def identity_for_access_token(
     uow, *, actor: Actor, access_token: str
 ) -> tuple[IdentityPublic, str, str] | None:
@@ -1294,7 +1298,7 @@ def identity_for_access_token(
     return _identity(uow.session, user), row.scope, row.client_id
 
 
-@use_case(permission=None)
+@use_case(permission=Permission.identity_provider)
 def revoke_user_tokens(uow, *, actor: Actor, user_id: int, client_id: str | None = None) -> int:
     """Revoke a user's live access tokens (sign-out); returns how many."""
     query = update(OAuthToken).where(OAuthToken.user_id == user_id, col(OAuthToken.revoked_at).is_(None))

@@ -42,7 +42,9 @@ for _module in pkgutil.iter_modules(core.services.__path__):
     importlib.import_module(f"core.services.{_module.name}")
 
 SERVICES = sorted(name for name in REGISTRY if name.startswith("core.services."))
-ROLES = [role for role in Role if role is not Role.system]
+# Roles a person can hold. ``identity_provider`` is the sign-in provider's process: the matrix proves
+# every person role is refused its services; tests/integration/sso drive them as the provider.
+ROLES = [role for role in Role if role not in (Role.system, Role.identity_provider)]
 SCOPES = ("own", "other")
 PASSWORD = "Matrix-Password-2026"
 PG_SLICE = (Role.enterprise_user, Role.bank_officer, Role.regulator_admin)
@@ -58,7 +60,7 @@ class Rule:
     Row rules (checked after the permission):
         ``any``: every holder of the permission, on any organization's rows (platform-wide services:
             aggregates, public directory entries, administration);
-        ``public_identity``: no permission; the sign-in services that run as the provider's anonymous
+        ``public_identity``: only the provider (``identity.provider``); the sign-in services that run as its anonymous
             actor before anyone is identified (made safe by lock-out and rate limits, not by the actor);
         ``own_enterprise``: read — the enterprise's own users, and oversight (regulators, operator);
         ``own_enterprise_act``: write — the enterprise's own users only (oversight does not act);
@@ -96,7 +98,8 @@ P = "core.services.products."
 ID = "core.services.identity."
 AD = "core.services.admin."
 C = "core.services.consent."
-PUBLIC = Rule(None, "public_identity")
+PUBLIC = Rule(Permission.identity_provider, "public_identity")
+SELF = Rule(None, "any", note="reads only the caller's own account")
 
 RULES: dict[str, Rule] = {
     # read side: platform-wide aggregates
@@ -124,7 +127,7 @@ RULES: dict[str, Rule] = {
     ID + "_reset_password": PUBLIC,
     ID + "sync_oauth_clients": PUBLIC,
     ID + "get_oauth_client": PUBLIC,
-    ID + "active_user_id": PUBLIC,
+    ID + "active_user_id": SELF,
     ID + "save_authorization_code": PUBLIC,
     ID + "consume_authorization_code": PUBLIC,
     ID + "nonce_used": PUBLIC,
@@ -569,7 +572,7 @@ def test_declared_permission_matches_the_decorator(service):
 
 def test_matrix_size():
     """Roles × services × scopes: the number reported in the closing note."""
-    assert len(ROLES) == len(Role) - 1
+    assert len(ROLES) == len(Role) - 2  # all but system and identity_provider
     assert len(ROLES) * len(SERVICES) * len(SCOPES) >= 11 * 40 * 2
 
 

@@ -1,4 +1,7 @@
-"""The sign-in gate under AppTest: ``st.user`` seeded with claims (AppTest cannot run OIDC), no database.
+"""The sign-in gate under AppTest: ``st.user`` seeded with claims (AppTest cannot run OIDC).
+
+The gate looks the signed-in subject up in the platform (its user id, and whether it is still
+active), so these tests read the small seeded database, where ``demo-bank_officer-1`` exists.
 
 The script is a router in small: ``resolve`` then ``router_pages`` with no page specs, so a signed-in
 person of the right role lands on the "no pages" page — enough to see the actor, the sidebar and
@@ -13,6 +16,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import Actor
+
+
+@pytest.fixture(autouse=True)
+def _platform_users(seeded_db):
+    """The seeded database holds the demo subjects the claims below name."""
 
 
 def router(app: str = "bank") -> None:
@@ -57,6 +65,7 @@ def test_signed_in_person_gets_an_actor_and_a_sign_out_button():
     assert not at.exception, [e.value for e in at.exception]
     actor = at.session_state["actor"]
     assert actor.roles == frozenset({"bank_officer"}) and actor.organization_id == 2
+    assert actor.user_id is not None, "audit rows must name the signed-in user"
     assert [b.label for b in at.sidebar.button] == ["退出登录"]
     assert "张三" in " ".join(m.value for m in at.sidebar.markdown)
 
@@ -153,3 +162,9 @@ def test_the_streamlit_oidc_client_can_be_imported():
     """st.login needs Authlib's Starlette client and its HTTP library (httpx2, or httpx)."""
     pytest.importorskip("authlib")
     from authlib.integrations import starlette_client  # noqa: F401
+
+
+def test_a_deactivated_or_unknown_account_is_not_let_in():
+    at = run(claims(sub="no-such-user"))
+    assert not at.exception, [e.value for e in at.exception]
+    assert "actor" not in at.session_state
