@@ -19,7 +19,8 @@ APP_ROLES: dict[str, frozenset[str]] = {
     "bank": frozenset(
         {Role.bank_officer, Role.bank_manager, Role.bank_admin, Role.guarantee_staff, Role.insurer_staff}
     ),
-    "regulator": frozenset({Role.regulator_analyst, Role.regulator_admin, Role.operator}),
+    # Wall viewers (leaders) may also open the read-only platform overview on a tablet or laptop.
+    "regulator": frozenset({Role.regulator_analyst, Role.regulator_admin, Role.operator, Role.wall_viewer}),
 }
 
 
