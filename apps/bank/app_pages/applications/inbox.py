@@ -5,29 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from apps.bank.header import institution_header
 from apps.common import charts
-from apps.common.actor import current_actor
-from apps.common.i18n import current_locale, num, t
+from apps.common.i18n import num, t
 from apps.common.widgets import Kpi, data_table, kpi_cards
-from core.services import applications, directory
+from core.services import applications
 
 PENDING = {"submitted", "accepted", "due_diligence"}
 APPROVED = {"approved", "contract_signed", "disbursed", "repaying", "settled"}
 
-actor = current_actor()
-if actor is None or actor.organization_id is None:
-    st.info(t("bank.no_institution"))
-    st.stop()
-
-en = current_locale() == "en"
-institution = directory.get_organization(actor=actor, organization_id=actor.organization_id)
-st.title(t("bank.apps.title"))
-st.caption(
-    t(
-        "bank.apps.caption",
-        institution=(institution.name_en if en and institution.name_en else institution.name),
-    )
-)
+actor = institution_header("bank.apps.title", "bank.apps.caption")
 
 with st.spinner(t("common.loading")):
     counts = applications.applications_by_status(actor=actor, institution_id=actor.organization_id)

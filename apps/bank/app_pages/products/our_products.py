@@ -5,26 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from apps.common.actor import current_actor
+from apps.bank.header import institution_header
 from apps.common.i18n import current_locale, num, t
 from apps.common.widgets import Kpi, data_table, kpi_cards
 from core.models.types import ProductStatus
-from core.services import directory, products
+from core.services import products
 
-actor = current_actor()
-if actor is None or actor.organization_id is None:
-    st.info(t("bank.no_institution"))
-    st.stop()
-
+actor = institution_header("bank.products.title", "bank.products.caption")
 en = current_locale() == "en"
-institution = directory.get_organization(actor=actor, organization_id=actor.organization_id)
-st.title(t("bank.products.title"))
-st.caption(
-    t(
-        "bank.products.caption",
-        institution=(institution.name_en if en and institution.name_en else institution.name),
-    )
-)
 
 with st.spinner(t("common.loading")):
     frame = products.products_frame(products.list_products(actor=actor, institution_id=actor.organization_id))
