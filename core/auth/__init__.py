@@ -1,6 +1,6 @@
 """Who is acting and what they may do: actors, roles and permissions."""
 
 from core.auth.actor import SYSTEM_ACTOR, Actor
-from core.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+from core.auth.permissions import PERSON_ROLES, ROLE_PERMISSIONS, Permission, Role
 
-__all__ = ["Actor", "Permission", "ROLE_PERMISSIONS", "Role", "SYSTEM_ACTOR"]
+__all__ = ["Actor", "PERSON_ROLES", "Permission", "ROLE_PERMISSIONS", "Role", "SYSTEM_ACTOR"]

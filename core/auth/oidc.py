@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.auth.actor import Actor
-from core.auth.permissions import Role
+from core.auth.permissions import PERSON_ROLES
 from core.config import get_settings
 from core.errors import ForbiddenError, InvalidError
 from core.i18n import normalize_locale
@@ -242,7 +242,7 @@ def actor_from_claims(claims: Mapping[str, Any], *, user_id: int | None = None) 
         raw_roles = raw_roles.split()
     if not isinstance(raw_roles, list | tuple):
         raise ClaimsInvalidError()
-    known = {r.value for r in Role} - {Role.system.value, Role.identity_provider.value}
+    known = {r.value for r in PERSON_ROLES}
     roles = frozenset(str(r) for r in raw_roles if str(r) in known)
     return Actor(
         user_id=user_id,

@@ -21,6 +21,10 @@ class Role(StrEnum):
     identity_provider = "identity_provider"  # the sign-in provider's own process; never assigned to a person
 
 
+# Roles a person can hold (the others are processes: scripts and the sign-in provider).
+PERSON_ROLES: frozenset[Role] = frozenset(Role) - {Role.system, Role.identity_provider}
+
+
 class Permission(StrEnum):
     platform_stats = "platform.stats"  # aggregate statistics (regulator, wall)
     products_browse = "products.browse"  # the financial supermarket

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 import core.services
-from core.auth import ROLE_PERMISSIONS, Actor, Permission, Role
+from core.auth import PERSON_ROLES, ROLE_PERMISSIONS, Actor, Permission, Role
 from core.auth.rules import ENTERPRISE_ROLES, INSTITUTION_ROLES
 from core.db import session_scope
 from core.errors import ForbiddenError, JinfuError, NotFoundError
@@ -44,7 +44,7 @@ for _module in pkgutil.iter_modules(core.services.__path__):
 SERVICES = sorted(name for name in REGISTRY if name.startswith("core.services."))
 # Roles a person can hold. ``identity_provider`` is the sign-in provider's process: the matrix proves
 # every person role is refused its services; tests/integration/sso drive them as the provider.
-ROLES = [role for role in Role if role not in (Role.system, Role.identity_provider)]
+ROLES = sorted(PERSON_ROLES, key=list(Role).index)
 SCOPES = ("own", "other")
 PASSWORD = "Matrix-Password-2026"
 PG_SLICE = (Role.enterprise_user, Role.bank_officer, Role.regulator_admin)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.auth.permissions import Role
+from core.auth.permissions import PERSON_ROLES
 from core.models.types import ApplicationStatus
 from core.reference import districts
 from core.seed import generate
@@ -52,10 +52,10 @@ def test_every_application_status_is_present(size, small, demo):
     assert set(frames["application"]["status"]) == {s.value for s in ApplicationStatus}
 
 
-def test_every_role_but_system_has_a_demo_user(small):
+def test_every_person_role_has_a_demo_user(small):
     users = small["user_account"]
     roles = {r for rs in users["roles"] for r in rs}
-    assert roles == {r.value for r in Role} - {Role.system.value}
+    assert roles == {r.value for r in PERSON_ROLES}
     assert users["subject"].is_unique
     assert users["subject"].str.fullmatch(r"demo-[a-z_]+-\d+").all()
 
