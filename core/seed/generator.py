@@ -56,8 +56,12 @@ MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
 TABLE_ORDER = [
     "enterprise", "organization", "user_account", "product", "shareholding", "gov_record",
     "financial_statement", "financing_need", "application", "application_event", "loan",
-    "repayment_installment",
+    "repayment_installment", "consent_grant",
 ]
+# An open application implies the enterprise's consent for its institution to read its file
+# (core.services.consent: every scope, one year past the last transition; closed ones end it).
+CONSENT_SCOPES = ("basic", "gov_records", "financials", "credit")
+CLOSED_APPLICATION_STATUSES = ("rejected", "withdrawn", "settled", "written_off")
 
 OPERATOR_CODE = catalog.OPERATOR[0]  # the marker a loader uses to recognise a seeded database
 
@@ -400,6 +404,7 @@ class DemoGenerator:
         frames["financial_statement"] = self._statements(rng, ent)
         apps = self._applications(rng, ent, first_chunk=(k == 0))
         frames.update(apps)
+        frames["consent_grant"] = self._implied_consents(frames["application"])
         frames["enterprise"] = self._enterprise_frame(ent)
         if k == 0:
             frames.update(self._enterprise_users(rng, ent, frames["application"]))
@@ -408,6 +413,22 @@ class DemoGenerator:
             "decline_start": self._dates(ent["decline_day"]), "trouble_date": self._dates(ent["trouble_day"]),
         })
         return {t: frames[t] for t in [*TABLE_ORDER, "_truth"] if t in frames}
+
+    def _implied_consents(self, app: pd.DataFrame) -> pd.DataFrame:
+        """The grants that open applications imply, as the consent service would have recorded them."""
+        live = app[~app["status"].isin(CLOSED_APPLICATION_STATUSES)].reset_index(drop=True)
+        n = len(live)
+        expires = pd.Timestamp(self.as_of, tz="UTC") + pd.Timedelta(days=365)
+        return pd.DataFrame({
+            "id": self._ids("consent_grant", n),
+            "enterprise_id": live["enterprise_id"].to_numpy(),
+            "institution_id": live["institution_id"].to_numpy(),
+            "scopes": [list(CONSENT_SCOPES) for _ in range(n)],
+            "purpose": [f"application #{i}" for i in live["id"]],
+            "application_id": live["id"].to_numpy(),
+            "granted_at": live["submitted_at"].to_numpy(),
+            "expires_at": pd.Series([expires] * n, dtype="datetime64[ns, UTC]").to_numpy(),
+        })
 
     def _enterprises(self, rng: np.random.Generator, start: int, n: int) -> dict:
         w = np.array(list(catalog.DIVISION_WEIGHTS.values()))

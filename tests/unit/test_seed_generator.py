@@ -253,3 +253,16 @@ def test_products_are_plentiful_and_realistic(demo):
     assert (products["amount_min"] <= products["amount_max"]).all()
     assert products["first_loan_friendly"].any() and products["code"].is_unique
     assert np.all([len(m) >= 1 for m in products["repayment_methods"]])
+
+
+def test_open_applications_carry_the_consent_they_imply(small):
+    from core.services.consent import CLOSED_APPLICATION, SCOPES
+
+    apps, grants = small["application"], small["consent_grant"]
+    open_apps = apps[~apps["status"].isin([s.value for s in CLOSED_APPLICATION])]
+    assert len(grants) == len(open_apps) > 0
+    assert set(grants["application_id"]) == set(open_apps["id"])
+    assert all(tuple(s) == SCOPES for s in grants["scopes"])
+    merged = grants.merge(apps, left_on="application_id", right_on="id", suffixes=("", "_app"))
+    assert (merged["institution_id"] == merged["institution_id_app"]).all()
+    assert (merged["expires_at"] > merged["granted_at"]).all()
