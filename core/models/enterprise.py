@@ -154,6 +154,7 @@ class FinancialStatement(SQLModel, table=True):
     net_profit: Decimal = Field(sa_type=Money)
     total_assets: Decimal = Field(sa_type=Money)
     total_liabilities: Decimal = Field(sa_type=Money)
+    total_equity: Decimal | None = Field(default=None, sa_type=Money)  # 所有者权益合计, when reported
     current_assets: Decimal = Field(sa_type=Money)
     current_liabilities: Decimal = Field(sa_type=Money)
     operating_cash_flow: Decimal = Field(sa_type=Money)

@@ -42,7 +42,7 @@ _FAR = 2**60  # "never", in seconds; far from int64 overflow when days are added
 MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "enterprise": ("registered_capital",),
     "financial_statement": (
-        "revenue", "net_profit", "total_assets", "total_liabilities",
+        "revenue", "net_profit", "total_assets", "total_liabilities", "total_equity",
         "current_assets", "current_liabilities", "operating_cash_flow",
     ),
     "product": ("amount_min", "amount_max"),
@@ -853,6 +853,7 @@ class DemoGenerator:
             rows.append(pd.DataFrame({
                 "enterprise_id": ent["id"][e], "year": year, "revenue": cents(revenue), "net_profit": cents(profit),
                 "total_assets": cents(assets), "total_liabilities": cents(liab),
+                "total_equity": cents(assets) - cents(liab),
                 "current_assets": cents(assets * rng.uniform(0.4, 0.7, len(e))),
                 "current_liabilities": cents(liab * rng.uniform(0.55, 0.85, len(e))),
                 "operating_cash_flow": cents(profit * rng.uniform(0.5, 1.4, len(e)) + revenue * rng.normal(0, 0.02, len(e))),
