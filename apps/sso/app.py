@@ -272,6 +272,19 @@ def create_app(settings: SsoSettings | None = None, *, sync_clients: bool = True
             return redirect(url_for("totp" if identity.totp_enrolled else "enroll"))
         return finish_sign_in(identity, ["pwd"])
 
+    def check_totp(data: dict) -> Any:
+        """Verify the code typed for the pending sign-in (counts towards lock-out)."""
+        return svc.verify_totp(
+            actor=anonymous(),
+            user_id=int(data["uid"]),
+            code=request.form.get("code", "")[:20],
+            client_address=client_address(),
+        )
+
+    def locked_out(exc: JinfuError) -> Response:
+        reset_session()
+        return render("login.html", 400, identifier="", error=exc.message(current_locale()), notice=None)
+
     @app.route("/login/totp", methods=["GET", "POST"])
     def totp() -> Response:
         data = pending()
@@ -280,15 +293,9 @@ def create_app(settings: SsoSettings | None = None, *, sync_clients: bool = True
         if request.method == "GET":
             return render("totp.html", error=None)
         try:
-            identity = svc.verify_totp(
-                actor=anonymous(),
-                user_id=int(data["uid"]),
-                code=request.form.get("code", "")[:20],
-                client_address=client_address(),
-            )
+            identity = check_totp(data)
         except svc.AccountLockedError as exc:
-            reset_session()
-            return render("login.html", 400, identifier="", error=exc.message(current_locale()), notice=None)
+            return locked_out(exc)
         except JinfuError as exc:
             return render("totp.html", _status(exc), error=exc.message(current_locale()))
         return finish_sign_in(identity, ["pwd", "otp"])
@@ -307,15 +314,9 @@ def create_app(settings: SsoSettings | None = None, *, sync_clients: bool = True
             session["pending"] = data
             return render("enroll.html", secret=enrolment.secret, uri=enrolment.uri, error=None)
         try:
-            identity = svc.verify_totp(
-                actor=anonymous(),
-                user_id=int(data["uid"]),
-                code=request.form.get("code", "")[:20],
-                client_address=client_address(),
-            )
+            identity = check_totp(data)
         except svc.AccountLockedError as exc:
-            reset_session()
-            return render("login.html", 400, identifier="", error=exc.message(current_locale()), notice=None)
+            return locked_out(exc)
         except JinfuError as exc:
             return render(
                 "enroll.html",

@@ -8,19 +8,7 @@ import pytest
 
 from apps.bigscreen import figures
 from core.reference import districts as reference_districts
-
-TREND_COLUMNS = ["month", "applications", "loans", "amount_yuan", "first_loans"]
-DISTRICT_COLUMNS = [
-    "district_code",
-    "name",
-    "name_en",
-    "tile_col",
-    "tile_row",
-    "enterprises",
-    "loans",
-    "amount_yuan",
-    "first_loans",
-]
+from core.services.analytics import DISTRICT_COLUMNS, TREND_COLUMNS
 
 
 def trend_frame(months: int = 3) -> pd.DataFrame:
