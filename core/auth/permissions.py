@@ -41,6 +41,12 @@ class Permission(StrEnum):
     identity_provider = "identity.provider"  # credentials, codes and tokens: only the sign-in provider
     consent_manage = "consent.manage"  # grant, list and revoke one's own enterprise's consents; its access log
     credit_file_read = "credit_file.read"  # read an enterprise's credit file under its consent (institutions)
+    models_manage = "models.manage"  # train, compare and propose rating models (regulators)
+    models_approve = "models.approve"  # approve or retire a rating model; only an approved model rates
+    rating_run = "rating.run"  # run the batch or incremental rating (operator, scheduled jobs)
+    quality_manage = "quality.manage"  # edit, enable, disable and publish data-quality rule sets; run checks
+    data_import = "data.import"  # import department files and pull from department APIs (operator)
+    disputes_answer = "disputes.answer"  # answer an enterprise's dispute of a record within 20 days (operator)
 
 
 _ENTERPRISE = {
@@ -71,9 +77,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.bank_admin: frozenset(_BANK | {Permission.applications_decide}),
     Role.guarantee_staff: frozenset(_BANK),
     Role.insurer_staff: frozenset(_BANK),
-    Role.regulator_analyst: frozenset(_REGULATOR),
-    Role.regulator_admin: frozenset(_REGULATOR | {Permission.admin_users}),
-    Role.operator: frozenset(_REGULATOR | {Permission.admin_users, Permission.seed}),
+    Role.regulator_analyst: frozenset(_REGULATOR | {Permission.models_manage}),
+    Role.regulator_admin: frozenset(
+        _REGULATOR | {Permission.admin_users, Permission.models_manage, Permission.models_approve,
+                      Permission.quality_manage}
+    ),
+    Role.operator: frozenset(
+        _REGULATOR | {Permission.admin_users, Permission.seed, Permission.rating_run, Permission.quality_manage,
+                      Permission.data_import, Permission.disputes_answer}
+    ),
     Role.wall_viewer: frozenset({Permission.platform_stats}),
     Role.identity_provider: frozenset({Permission.identity_provider}),
     Role.system: frozenset(Permission),

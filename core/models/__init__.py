@@ -1,6 +1,6 @@
 """Every table of the platform; importing this module makes ``SQLModel.metadata`` complete."""
 
-from core.models.credit import CreditScore, RiskRule, RiskSignal, ScoringModel
+from core.models.credit import CreditScore, RecordDispute, RiskRule, RiskSignal, ScoringModel
 from core.models.enterprise import (
     Enterprise,
     EnterpriseCreate,
@@ -29,6 +29,7 @@ from core.models.identity import (
     UserCreate,
     UserPublic,
 )
+from core.models.ingestion import ImportBatch, QualityRuleSet, QualityRun, QualityScore, QuarantinedRow
 from core.models.oversight import (
     AuditEvent,
     ConsentGrant,
@@ -52,6 +53,12 @@ from core.models.sso import (
 )
 
 __all__ = [
+    "RecordDispute",
+    "QuarantinedRow",
+    "QualityScore",
+    "QualityRun",
+    "QualityRuleSet",
+    "ImportBatch",
     "Application",
     "ApplicationCreate",
     "ApplicationEvent",

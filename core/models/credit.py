@@ -119,3 +119,39 @@ class RiskSignal(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=_SIGNAL_VERSION)
     updated_at: datetime = updated_at_field()
+
+
+_DISPUTE_VERSION = version_column()
+
+
+class RecordDispute(SQLModel, table=True):
+    """Table: an enterprise says one record the platform holds about it is wrong (征信业管理条例 §25).
+
+    ``record_type`` is gov_record, financial_statement, shareholding or enterprise; ``due_at`` is
+    20 days after it was raised. An operator answers: ``corrected`` (the record was changed, which
+    triggers a re-rating), ``rejected`` (the record stands, with the reason) — the status is
+    ``open`` until then, and the record shows "in dispute" wherever it is displayed.
+    """
+
+    __tablename__ = "record_dispute"
+    __table_args__ = (
+        Index("ix_record_dispute_record", "record_type", "record_id"),
+        Index("ix_record_dispute_status_due", "status", "due_at"),
+    )
+    __mapper_args__ = {"version_id_col": _DISPUTE_VERSION}
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    record_type: str = Field(max_length=40)
+    record_id: int
+    reason: str = Field(max_length=1000)
+    proposed_value: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="open", max_length=20)  # open, corrected, rejected, withdrawn
+    raised_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    raised_at: datetime = created_at_field()
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    answered_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answer: str | None = Field(default=None, max_length=1000)
+    idempotency_key: str | None = Field(default=None, max_length=80, unique=True)
+    version: int = Field(default=1, sa_column=_DISPUTE_VERSION)
