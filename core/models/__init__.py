@@ -30,6 +30,14 @@ from core.models.identity import (
     UserPublic,
 )
 from core.models.ingestion import ImportBatch, QualityRuleSet, QualityRun, QualityScore, QuarantinedRow
+from core.models.lending import (
+    ApplicationDocument,
+    Appointment,
+    CreditEnhancement,
+    Lead,
+    ProductVersion,
+    Repayment,
+)
 from core.models.oversight import (
     AuditEvent,
     ConsentGrant,
@@ -53,6 +61,12 @@ from core.models.sso import (
 )
 
 __all__ = [
+    "Repayment",
+    "ProductVersion",
+    "Lead",
+    "CreditEnhancement",
+    "Appointment",
+    "ApplicationDocument",
     "RecordDispute",
     "QuarantinedRow",
     "QualityScore",

@@ -29,6 +29,7 @@ class FinancingNeedBase(SQLModel):
     purpose: str = Field(min_length=2, max_length=200)
     max_rate: Decimal | None = Field(default=None, ge=0, le=36, max_digits=7, decimal_places=4)
     accepts_collateral: bool = False
+    dispatch_limit: int = Field(default=3, ge=1, le=10, sa_column_kwargs={"server_default": "3"})  # at most K
 
 
 class FinancingNeedCreate(FinancingNeedBase):
@@ -114,6 +115,12 @@ class Application(ApplicationBase, table=True):
     officer_id: int | None = Field(default=None, foreign_key="user_account.id")
     proposed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    lead_id: int | None = Field(default=None, foreign_key="lead.id")
+    proposed_action: str | None = Field(default=None, max_length=20)  # approve, reject (maker's proposal)
+    proposed_amount: Decimal | None = Field(default=None, sa_type=Money)
+    proposed_rate: Decimal | None = Field(default=None, max_digits=7, decimal_places=4)
+    proposal_note: str | None = Field(default=None, max_length=1000)
+    proposed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approved_amount: Decimal | None = Field(default=None, sa_type=Money)
     approved_rate: Decimal | None = Field(default=None, max_digits=7, decimal_places=4)
     decision_reason_code: str | None = Field(default=None, max_length=40)
@@ -164,6 +171,8 @@ class Loan(SQLModel, table=True):
     annual_rate: Decimal = Field(max_digits=7, decimal_places=4)  # percent
     term_months: int = Field(ge=1, le=360)
     repayment_method: RepaymentMethod = Field(sa_type=enum_column(RepaymentMethod))
+    frequency: str = Field(default="monthly", max_length=10, sa_column_kwargs={"server_default": "monthly"})
+    paused_until: date | None = None  # agreed restructuring or repayment holiday: overdue rules pause
     is_pure_credit: bool = True  # 纯信用 versus secured
     is_first_loan: bool = Field(default=False, index=True)  # 首贷
     disbursed_at: datetime = Field(sa_type=UTCDateTime, index=True)
@@ -195,6 +204,8 @@ class RepaymentInstallment(SQLModel, table=True):
     principal_due: Decimal = Field(sa_type=Money)
     interest_due: Decimal = Field(sa_type=Money)
     paid_amount: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    principal_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money, sa_column_kwargs={"server_default": "0"})
+    interest_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money, sa_column_kwargs={"server_default": "0"})
     paid_on: date | None = None
     days_past_due: int = 0
     status: InstallmentStatus = Field(

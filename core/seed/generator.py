@@ -49,7 +49,7 @@ MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "financing_need": ("amount",),
     "application": ("amount_requested", "approved_amount"),
     "loan": ("amount", "outstanding_principal"),
-    "repayment_installment": ("principal_due", "interest_due", "paid_amount"),
+    "repayment_installment": ("principal_due", "interest_due", "paid_amount", "principal_paid", "interest_paid"),
 }
 
 # Tables in foreign-key order (what a loader inserts first comes first).
@@ -1147,11 +1147,13 @@ class DemoGenerator:
         paid_on = np.where(paid, due + late_days - early_days, np.datetime64("NaT"))
         total_due = principal + interest
         paid_amount = np.where(paid, total_due, np.where(partial, np.rint(total_due * rng.uniform(0.2, 0.7, L)), 0))
+        interest_paid = np.minimum(paid_amount, interest)  # a payment settles interest first
         dpd = np.where(missed, (self.as_of_day - due).astype(np.int64), late_days)
         inst_status = np.select([paid, partial, missed], ["paid", "partial", "overdue"], "scheduled")
         inst_df = pd.DataFrame({
             "id": self._ids("repayment_installment", L), "loan_id": loan_ids[loan_of], "seq": k, "due_date": due.astype("datetime64[s]"),
             "principal_due": principal, "interest_due": interest, "paid_amount": paid_amount.astype(np.int64),
+            "principal_paid": (paid_amount - interest_paid).astype(np.int64), "interest_paid": interest_paid.astype(np.int64),
             "paid_on": paid_on.astype("datetime64[s]"), "days_past_due": np.maximum(dpd, 0), "status": inst_status,
         })
         principal_paid = np.add.reduceat(np.where(paid, principal, 0), first_idx)
