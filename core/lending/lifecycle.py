@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.models.types import ApplicationStatus as S
+from core.enums import ApplicationStatus as S
 
 
 class IllegalTransitionError(ValueError):

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from core.models.types import GRADE_ORDER
+from core.enums import GRADE_ORDER
 
 CRITERIA: tuple[str, ...] = (
     "district", "industry", "scale", "years_in_business", "first_loan", "grade", "amount", "term", "collateral",
