@@ -30,4 +30,5 @@ PAGES: list[PageSpec] = [
         permission=Permission.credit_file_read,
         needs_organization=True,
     ),
+    # Matchmaking (issue 6): workbench, leads, review, loans, white-list, credit enhancement.
 ]

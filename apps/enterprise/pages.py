@@ -31,4 +31,22 @@ PAGES: list[PageSpec] = [
         permission=Permission.consent_manage,
         needs_enterprise=True,
     ),
+    # Credit portrait, the data the platform holds and disputes of it (issue 5).
+    PageSpec(
+        "app_pages/credit/portrait.py",
+        "portrait.nav.portrait",
+        ":material/speed:",
+        "credit-portrait",
+        permission=Permission.enterprise_self,
+        needs_enterprise=True,
+    ),
+    PageSpec(
+        "app_pages/credit/my_data.py",
+        "portrait.nav.my_data",
+        ":material/dataset:",
+        "my-data",
+        permission=Permission.enterprise_self,
+        needs_enterprise=True,
+    ),
+    # Matchmaking (issue 6): needs and their dispatch; applications; loans, first-loan center, notices.
 ]

@@ -36,4 +36,27 @@ PAGES: list[PageSpec] = [
         "audit-log",
         permission=Permission.admin_users,
     ),
+    # Models and data (issue 5): rating models, data quality, imports, disputes.
+    PageSpec(
+        "app_pages/models/models.py",
+        "models.nav.models",
+        ":material/model_training:",
+        "models",
+        permission=Permission.oversight,
+    ),
+    PageSpec(
+        "app_pages/data/quality.py",
+        "dqc.nav.quality",
+        ":material/rule:",
+        "data-quality",
+        permission=Permission.oversight,
+    ),
+    PageSpec(
+        "app_pages/data/disputes.py",
+        "portrait.nav.disputes",
+        ":material/gavel:",
+        "disputes",
+        permission=Permission.disputes_answer,
+    ),
+    # Matchmaking ledger and first-loan funnel (issue 6).
 ]

@@ -1,6 +1,7 @@
 """The consent ledger: an enterprise lets an institution read its credit file, by scope, for a time.
 
-Rules (each one is tested in ``tests/integration/core/test_consent.py``):
+Rules (each one is tested in ``tests/integration/core/test_consent.py``; reading in
+``tests/integration/credit_report/``):
 
 * **Grant** — an enterprise user (``consent.manage``) grants one institution one or more scopes
   (``basic``, ``gov_records``, ``financials``, ``credit``) for 1–365 days, with a purpose; only for
@@ -15,54 +16,43 @@ Rules (each one is tested in ``tests/integration/core/test_consent.py``):
 * **Who a grant covers** — a grant to an institution covers that institution and every branch below
   it: a grant to a head office lets any of its branches read; a grant to a branch does *not* let its
   head office or a sibling branch read (least privilege: the enterprise chose that branch).
-* **Reading** — ``read_credit_file`` (institution staff, ``credit_file.read``) needs an active
-  (unrevoked, unexpired) grant covering the requested scope. Every successful read writes one
-  ``DataAccessLog`` row (who, institution, scope, purpose, consent) in the read's own transaction, so
-  a file is never disclosed without its log row. A refused read discloses nothing, so it writes no
-  ``DataAccessLog`` row (that table is the ledger of disclosures the enterprise sees); it is written
-  to the ``jinfu.consent`` application log at WARNING for security monitoring instead. Reads write no
-  ``AuditEvent``: the access log is their record, and a read must not invalidate the read caches.
+* **Reading** — the credit report (``core.services.credit_report``; institution staff,
+  ``credit_file.read``) shows a scope only under an active (unrevoked, unexpired) grant covering it
+  (``active_grants``). Every scope shown writes one ``DataAccessLog`` row (who, institution, scope,
+  purpose, consent) in the read's own transaction, so a file is never disclosed without its log row.
+  A refused read discloses nothing, so it writes no ``DataAccessLog`` row (that table is the ledger
+  of disclosures the enterprise sees); it is written to the ``jinfu.consent`` application log at
+  WARNING for security monitoring instead. Reads write no ``AuditEvent``: the access log is their
+  record, and a read must not invalidate the read caches.
 * **Oversight** — regulators and the operator may list any enterprise's grants and access log; they
   cannot read the file itself through this path (they lack ``credit_file.read``).
 
-Personal data in the file is masked by ``core.auth.masking`` (institution staff with a ``basic`` grant
-see the legal representative's and contact's names and phones, never a full identity number).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core.auth import Actor, Permission
-from core.auth.masking import Disclosure, disclosure_for, mask_person
 from core.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError, ValidationErrors
 from core.i18n import translate
 from core.models import (
     Application,
     ConsentGrant,
-    CreditScore,
     DataAccessLog,
     Enterprise,
-    FinancialStatement,
-    GovRecord,
-    Loan,
     Organization,
     User,
 )
-from core.models.types import ApplicationStatus, LoanStatus, utcnow
+from core.models.types import ApplicationStatus, utcnow
 from core.services.directory import (
-    _monthly_series,
-    _profile,
     institution_ancestors,
     load_institution,
     reads_everything,
@@ -466,271 +456,3 @@ def data_access_log(
     frame = pd.DataFrame(rows, columns=ACCESS_LOG_COLUMNS)
     frame["accessed_at"] = pd.to_datetime(frame["accessed_at"], utc=True)
     return frame
-
-
-# ---------------------------------------------------------------------------------------------
-# The institution's side
-# ---------------------------------------------------------------------------------------------
-
-
-def _staff_organization(actor: Actor) -> int:
-    if actor.organization_id is None or actor.enterprise_id is not None:
-        raise ForbiddenError("error.forbidden")
-    return actor.organization_id
-
-
-@use_case(permission=Permission.credit_file_read)
-def consented_enterprises(uow, *, actor: Actor, search: str | None = None, limit: int = 500) -> pd.DataFrame:
-    """The enterprises whose active grants cover the actor's institution (the credit-file picker).
-
-    Returns:
-        DataFrame ``enterprise_id``, ``name``, ``credit_code``, ``scopes`` (list, union of the
-        grants), ``expires_at`` (the latest expiry), sorted by name.
-    """
-    session = uow.session
-    covering = institution_ancestors(session, _staff_organization(actor))
-    now = utcnow()
-    query = (
-        select(ConsentGrant, Enterprise.name, Enterprise.credit_code)
-        .join(Enterprise, col(Enterprise.id) == col(ConsentGrant.enterprise_id))
-        .where(
-            col(ConsentGrant.institution_id).in_(covering),
-            col(ConsentGrant.revoked_at).is_(None),
-            ConsentGrant.expires_at > now,
-        )
-    )
-    if search and search.strip():
-        pattern = f"%{search.strip()}%"
-        query = query.where(
-            col(Enterprise.name).like(pattern) | col(Enterprise.credit_code).like(pattern.upper())
-        )
-    merged: dict[int, dict[str, Any]] = {}
-    for grant, name, code in session.exec(query):
-        row = merged.setdefault(
-            grant.enterprise_id,
-            {
-                "enterprise_id": grant.enterprise_id,
-                "name": name,
-                "credit_code": code,
-                "scopes": set(),
-                "expires_at": now,
-            },
-        )
-        row["scopes"] |= set(grant.scopes or [])
-        row["expires_at"] = max(row["expires_at"], grant.expires_at)
-    rows = sorted(merged.values(), key=lambda r: r["name"])[: max(1, min(int(limit), 5000))]
-    for row in rows:
-        row["scopes"] = [s for s in SCOPES if s in row["scopes"]]
-    return pd.DataFrame(rows, columns=["enterprise_id", "name", "credit_code", "scopes", "expires_at"])
-
-
-@dataclass
-class BasicFacts:
-    """The ``basic`` scope: registration facts and the people, masked for the reader."""
-
-    district_name: str
-    district_name_en: str
-    industry_name: str
-    industry_name_en: str
-    scale: str
-    founded_on: Any
-    years_in_business: int
-    employees: int
-    registered_capital: Decimal
-    address: str | None
-    legal_rep_name: str | None
-    legal_rep_id_number: str | None
-    contact_name: str | None
-    contact_phone: str | None
-
-
-@dataclass
-class CreditSummary:
-    """The ``credit`` scope: the latest rating and the enterprise's loans on the platform."""
-
-    score: int | None
-    grade: str | None
-    pd: float | None
-    rated_on: Any
-    reason_codes: list[str]
-    loans_count: int
-    loans_active: int
-    outstanding: Decimal
-    ever_defaulted: bool
-
-
-@dataclass
-class CreditFile:
-    """One scope of an enterprise's credit file, as one institution reader may see it."""
-
-    enterprise_id: int
-    name: str
-    credit_code: str
-    scope: str
-    purpose: str
-    consent_id: int
-    consent_expires_at: datetime
-    access_log_id: int
-    disclosure: Disclosure
-    basic: BasicFacts | None = None
-    gov_summary: pd.DataFrame | None = None  # one row per source: the latest record and its count
-    series: pd.DataFrame | None = None  # monthly tax_paid / electricity_kwh / si_headcount
-    financials: pd.DataFrame | None = None  # one row per year
-    credit: CreditSummary | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _gov_summary(session: Session, enterprise_id: int) -> pd.DataFrame:
-    """Per source: the latest record (kind, period, value, text) and how many records the source holds."""
-    latest = (
-        select(
-            GovRecord.source, func.max(GovRecord.period).label("period"), func.count(GovRecord.id).label("n")
-        )
-        .where(GovRecord.enterprise_id == enterprise_id)
-        .group_by(GovRecord.source)
-        .subquery()
-    )
-    rows = session.exec(
-        select(GovRecord, latest.c.n)
-        .join(latest, (latest.c.source == GovRecord.source) & (latest.c.period == GovRecord.period))
-        .where(GovRecord.enterprise_id == enterprise_id)
-        .order_by(col(GovRecord.source), col(GovRecord.kind), col(GovRecord.id).desc())
-    ).all()
-    seen: dict[str, dict[str, Any]] = {}
-    for record, count in rows:
-        source = str(getattr(record.source, "value", record.source))
-        if source not in seen:
-            seen[source] = {
-                "source": source,
-                "latest_period": record.period,
-                "kind": record.kind,
-                "value": record.value,
-                "text": record.text,
-                "records": int(count),
-            }
-    columns = ["source", "latest_period", "kind", "value", "text", "records"]
-    return pd.DataFrame(list(seen.values()), columns=columns)
-
-
-def _financials(session: Session, enterprise_id: int) -> pd.DataFrame:
-    columns = ["year", "revenue", "net_profit", "total_assets", "total_liabilities", "operating_cash_flow"]
-    rows = session.exec(
-        select(FinancialStatement)
-        .where(FinancialStatement.enterprise_id == enterprise_id)
-        .order_by(col(FinancialStatement.year).desc())
-    ).all()
-    return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in rows], columns=columns)
-
-
-def _credit(session: Session, enterprise_id: int) -> CreditSummary:
-    score = session.exec(
-        select(CreditScore)
-        .where(CreditScore.enterprise_id == enterprise_id)
-        .order_by(col(CreditScore.as_of).desc(), col(CreditScore.id).desc())
-        .limit(1)
-    ).first()
-    loans = session.exec(
-        select(Loan.status, Loan.outstanding_principal).where(Loan.enterprise_id == enterprise_id)
-    ).all()
-    open_statuses = {LoanStatus.active, LoanStatus.overdue}
-    return CreditSummary(
-        score=score.score if score else None,
-        grade=str(getattr(score.grade, "value", score.grade)) if score else None,
-        pd=score.pd if score else None,
-        rated_on=score.as_of if score else None,
-        reason_codes=list(score.reason_codes or []) if score else [],
-        loans_count=len(loans),
-        loans_active=sum(1 for s, _ in loans if LoanStatus(s) in open_statuses),
-        outstanding=sum((o for s, o in loans if LoanStatus(s) in open_statuses), Decimal("0.00")),
-        ever_defaulted=any(LoanStatus(s) == LoanStatus.defaulted for s, _ in loans),
-    )
-
-
-@use_case(permission=Permission.credit_file_read)
-def read_credit_file(uow, *, actor: Actor, enterprise_id: int, scope: str, purpose: str) -> CreditFile:
-    """One scope of an enterprise's credit file, for staff of an institution the enterprise has granted.
-
-    The read and its ``DataAccessLog`` row commit together.
-
-    Args:
-        enterprise_id: the enterprise.
-        scope: ``basic``, ``gov_records``, ``financials`` or ``credit``.
-        purpose: why the file is read (2–200 characters; recorded in the access log).
-
-    Raises:
-        ForbiddenError: the actor is not institution staff.
-        InvalidError: unknown scope or missing purpose (naming the field).
-        NotFoundError: no such enterprise.
-        ConsentRequiredError: no active grant covers the actor's institution and the scope.
-    """
-    session = uow.session
-    org_id = _staff_organization(actor)
-    if scope not in SCOPES:
-        raise InvalidError("bank.file.error.scope", field="scope")
-    clean_purpose = _clean_purpose(purpose, "bank.file.error.purpose")
-    ent = session.get(Enterprise, enterprise_id)
-    if ent is None:
-        raise NotFoundError("error.not_found")
-    grants = active_grants(session, enterprise_id=enterprise_id, organization_id=org_id)
-    covering = [g for g in grants if scope in (g.scopes or [])]
-    if not covering:
-        log.warning(
-            "credit file read refused: user=%s org=%s enterprise=%s scope=%s",
-            actor.user_id,
-            org_id,
-            enterprise_id,
-            scope,
-        )
-        raise ConsentRequiredError(scope=scope)
-    consent = covering[0]  # the one that lasts longest
-    entry = DataAccessLog(
-        actor_user_id=actor.user_id,
-        institution_id=org_id,
-        enterprise_id=enterprise_id,
-        consent_id=consent.id,
-        scope=scope,
-        purpose=clean_purpose,
-    )
-    session.add(entry)
-    session.flush()
-    all_scopes = {s for g in grants for s in (g.scopes or [])}
-    level = disclosure_for(actor, enterprise_id=enterprise_id, consent_scopes=all_scopes)
-    result = CreditFile(
-        enterprise_id=int(ent.id),
-        name=ent.name,
-        credit_code=ent.credit_code,
-        scope=scope,
-        purpose=clean_purpose,
-        consent_id=int(consent.id),
-        consent_expires_at=consent.expires_at,
-        access_log_id=int(entry.id),
-        disclosure=level,
-    )
-    if scope == "basic":
-        profile = _profile(session, enterprise_id)
-        rep = mask_person(level, name=ent.legal_rep_name, id_number=ent.legal_rep_id_number)
-        contact = mask_person(level, name=ent.contact_name, phone=ent.contact_phone)
-        result.basic = BasicFacts(
-            district_name=profile.district_name,
-            district_name_en=profile.district_name_en,
-            industry_name=profile.industry_name,
-            industry_name_en=profile.industry_name_en,
-            scale=profile.scale.value,
-            founded_on=profile.founded_on,
-            years_in_business=profile.years_in_business,
-            employees=profile.employees,
-            registered_capital=profile.registered_capital,
-            address=profile.address,
-            legal_rep_name=rep["name"],
-            legal_rep_id_number=rep["id_number"],
-            contact_name=contact["name"],
-            contact_phone=contact["phone"],
-        )
-    elif scope == "gov_records":
-        result.gov_summary = _gov_summary(session, enterprise_id)
-        result.series = _monthly_series(session, enterprise_id)
-    elif scope == "financials":
-        result.financials = _financials(session, enterprise_id)
-    else:
-        result.credit = _credit(session, enterprise_id)
-    return result

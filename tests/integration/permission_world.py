@@ -46,6 +46,8 @@ class Rule:
             holding the permission any institution (published rows only for outsiders);
         ``own_institution_implicit``: the service reads only the caller's own institution's rows (no
             target argument), so every holder of the permission may call it;
+        ``own_or_consented_enterprise``: read — the enterprise's own users, oversight, and staff of an
+            institution its active consent covers;
         ``consented_enterprise``: institution staff, only for an enterprise whose active consent covers
             their institution.
     """
@@ -65,6 +67,7 @@ ROW_RULES = {
     "institution_family_or_published",
     "own_institution_implicit",
     "consented_enterprise",
+    "own_or_consented_enterprise",
 }
 
 def permissions_of(role: Role) -> frozenset[Permission]:
@@ -89,6 +92,7 @@ def expected(rule: Rule, role: Role, scope: str) -> bool:
         "own_institution_family": oversight or (staff and own),
         "institution_family_or_published": oversight or own or not staff,
         "consented_enterprise": staff and own,
+        "own_or_consented_enterprise": oversight or (enterprise and own) or (staff and own),
     }
     return verdicts[rule.row]
 

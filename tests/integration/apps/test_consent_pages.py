@@ -1,4 +1,7 @@
-"""The consent pages under AppTest with real rows: grant (double-click safe), revoke, read the file, see the log."""
+"""The enterprise's consent page under AppTest with real rows: grant (double-click safe), revoke, see the log.
+
+The bank's credit report page is tested in ``test_credit_file_page.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +13,13 @@ from streamlit.testing.v1 import AppTest
 
 from core.auth import Actor
 from core.db import session_scope
-from core.models import ConsentGrant, DataAccessLog
+from core.models import ConsentGrant
 from core.models.types import OrgKind
-from core.services import consent
+from core.services import consent, credit_report
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[3]
 GRANTS_PAGE = ROOT / "apps/enterprise/app_pages/consent/grants.py"
-FILE_PAGE = ROOT / "apps/bank/app_pages/credit_file/viewer.py"
 pytestmark = pytest.mark.slow
 
 
@@ -77,8 +79,8 @@ def test_bad_grant_input_shows_every_message_and_stores_nothing(people):
 def test_the_enterprise_revokes_and_sees_the_access_log(people):
     granted = consent.grant_consent(actor=people["owner"], institution_id=people["bank_id"], scopes=["basic"],
                                     purpose="贷款", days=30, idempotency_key="page-test-0001")
-    consent.read_credit_file(actor=people["officer"], enterprise_id=people["enterprise_id"], scope="basic",
-                             purpose="贷前调查")
+    credit_report.read_credit_report(actor=people["officer"], enterprise_id=people["enterprise_id"],
+                                     purpose="贷前调查")
     at = page(GRANTS_PAGE, people["owner"])
     assert not at.exception
     log = at.dataframe[0].value
@@ -87,32 +89,3 @@ def test_the_enterprise_revokes_and_sees_the_access_log(people):
     assert not at.exception
     assert grants()[0].revoked_at is not None
     assert any("衡水测试银行" in s.value for s in at.success)
-
-
-def test_the_bank_reads_a_masked_file_only_on_request_and_each_read_is_logged(people):
-    consent.grant_consent(actor=people["owner"], institution_id=people["bank_id"], scopes=["basic", "credit"],
-                          purpose="贷款", days=30, idempotency_key="page-test-0002")
-    at = page(FILE_PAGE, people["officer"])
-    assert not at.exception
-    with session_scope() as s:
-        assert s.exec(select(DataAccessLog)).all() == []  # rendering reads nothing
-    at.text_input(key="bank_file_purpose").input("贷前调查").run()
-    at.button(key="bank_file_read").click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    lines = [e.value for e in at.text]
-    assert "法定代表人：欧阳娜娜" in lines and "法定代表人身份证号：130102********1234" in lines
-    assert not any("130102199001011234" in line for line in lines)
-    at.run()  # a rerun shows the kept result without reading again
-    with session_scope() as s:
-        assert [r.scope for r in s.exec(select(DataAccessLog).order_by(DataAccessLog.id))] == ["basic", "credit"]
-
-
-def test_the_bank_without_a_purpose_gets_a_field_message_and_no_log(people):
-    consent.grant_consent(actor=people["owner"], institution_id=people["bank_id"], scopes=["basic"],
-                          purpose="贷款", days=30, idempotency_key="page-test-0003")
-    at = page(FILE_PAGE, people["officer"], lang="en")
-    at.button(key="bank_file_read").click().run()
-    assert not at.exception
-    assert at.error and "purpose" in at.error[0].value
-    with session_scope() as s:
-        assert s.exec(select(DataAccessLog)).all() == []

@@ -1,16 +1,19 @@
-"""The consent ledger on both databases: grants, revocation, the credit-file read rule and its access log."""
+"""The consent ledger on both databases: grants, revocation, applications' implied grants, the access log.
+
+The read rule itself (scopes, branches, masking, logging) is tested with the credit report in
+``tests/integration/credit_report/``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlmodel import select
 
 from core.auth import Actor
-from core.auth.masking import Disclosure
 from core.db import session_scope
 from core.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError, ValidationErrors
 from core.models import (
@@ -23,8 +26,8 @@ from core.models import (
     GovRecord,
     Organization,
 )
-from core.models.types import ApplicationStatus, GovSource, OrgKind, utcnow
-from core.services import consent
+from core.models.types import ApplicationStatus, GovSource, OrgKind
+from core.services import consent, credit_report
 from core.services.consent import ConsentRequiredError
 from tests import factories
 
@@ -137,8 +140,9 @@ def grant(
     )
 
 
-def read(w: World, actor: Actor, scope: str = "basic", purpose: str = "贷前调查"):
-    return consent.read_credit_file(actor=actor, enterprise_id=w.enterprise_id, scope=scope, purpose=purpose)
+def read(w: World, actor: Actor, purpose: str = "贷前调查"):
+    """Read the credit report (its own rules are tested in ``tests/integration/credit_report/``)."""
+    return credit_report.read_credit_report(actor=actor, enterprise_id=w.enterprise_id, purpose=purpose)
 
 
 def log_rows() -> list[DataAccessLog]:
@@ -146,34 +150,7 @@ def log_rows() -> list[DataAccessLog]:
         return list(s.exec(select(DataAccessLog).order_by(DataAccessLog.id)))
 
 
-# -- the read rule ---------------------------------------------------------------------------------
-
-
-def test_without_any_grant_the_read_is_refused_with_a_clear_message(world):
-    with pytest.raises(ConsentRequiredError) as info:
-        read(world, world.head_officer)
-    assert isinstance(info.value, ForbiddenError)
-    assert "基本信息" in info.value.message("zh_CN") and "授权" in info.value.message("zh_CN")
-    assert "Basic facts" in info.value.message("en") and "consent" in info.value.message("en")
-    assert log_rows() == []
-
-
-def test_an_expired_grant_is_refused(world):
-    with session_scope() as s:
-        past = utcnow() - timedelta(days=40)
-        s.add(
-            ConsentGrant(
-                enterprise_id=world.enterprise_id,
-                institution_id=world.head_office_id,
-                scopes=["basic"],
-                purpose="旧授权",
-                granted_at=past,
-                expires_at=past + timedelta(days=30),
-            )
-        )
-    with pytest.raises(ConsentRequiredError):
-        read(world, world.head_officer)
-    assert log_rows() == []
+# -- revocation and oversight ------------------------------------------------------------------------
 
 
 def test_a_revoked_grant_is_refused(world):
@@ -183,83 +160,7 @@ def test_a_revoked_grant_is_refused(world):
     assert revoked.status == "revoked" and revoked.revoked_at is not None
     with pytest.raises(ConsentRequiredError):
         read(world, world.head_officer)
-    assert len(log_rows()) == 1  # only the read made before the revocation
-
-
-def test_a_grant_of_another_scope_is_refused(world):
-    grant(world, scopes=["financials"])
-    with pytest.raises(ConsentRequiredError):
-        read(world, world.head_officer, scope="gov_records")
-    assert read(world, world.head_officer, scope="financials").financials is not None
-
-
-def test_another_institution_is_refused(world):
-    grant(world)
-    with pytest.raises(ConsentRequiredError):
-        read(world, world.other_officer)
-
-
-def test_a_grant_to_a_head_office_covers_its_branches(world):
-    grant(world, institution_id=world.head_office_id)
-    file = read(world, world.branch_officer)
-    assert file.basic is not None
-    assert log_rows()[0].institution_id == world.branch_id
-
-
-def test_a_grant_to_a_branch_covers_neither_its_head_office_nor_a_sibling(world):
-    grant(world, institution_id=world.branch_id)
-    assert read(world, world.branch_officer).basic is not None
-    with pytest.raises(ConsentRequiredError):
-        read(world, world.head_officer)
-    with pytest.raises(ConsentRequiredError):
-        read(world, world.sibling_officer)
-
-
-def test_every_successful_read_is_logged_with_who_what_and_why(world):
-    granted = grant(world, scopes=["basic", "gov_records", "financials", "credit"])
-    for scope in ("basic", "gov_records", "financials", "credit"):
-        read(world, world.head_officer, scope=scope, purpose=f"贷前调查 {scope}")
-    rows = log_rows()
-    assert [r.scope for r in rows] == ["basic", "gov_records", "financials", "credit"]
-    assert {r.actor_user_id for r in rows} == {world.head_officer.user_id}
-    assert {r.institution_id for r in rows} == {world.head_office_id}
-    assert {r.consent_id for r in rows} == {granted.id}
-    assert rows[1].purpose == "贷前调查 gov_records"
-    frame = consent.data_access_log(actor=world.owner)
-    assert list(frame["scope"]) == ["credit", "financials", "gov_records", "basic"]  # newest first
-    assert set(frame["institution_id"]) == {world.head_office_id}
-    assert str(frame["accessed_at"].dt.tz) == "UTC"
-
-
-def test_a_refused_read_writes_no_access_log_row(world):
-    grant(world, scopes=["financials"])
-    for actor, scope in [(world.other_officer, "financials"), (world.head_officer, "basic")]:
-        with pytest.raises(ConsentRequiredError):
-            read(world, actor, scope=scope)
-    assert log_rows() == []
-
-
-def test_the_file_holds_only_the_scope_read_and_masks_the_id_number(world):
-    grant(world, scopes=["basic", "gov_records", "financials", "credit"])
-    basic = read(world, world.head_officer, scope="basic")
-    assert basic.disclosure is Disclosure.contact
-    assert basic.basic.legal_rep_name == "欧阳娜娜"
-    assert basic.basic.legal_rep_id_number == "130102********1234"
-    assert basic.basic.contact_phone == "13812345678"
-    assert basic.financials is None and basic.gov_summary is None and basic.credit is None
-    gov = read(world, world.head_officer, scope="gov_records")
-    assert gov.basic is None
-    tax = gov.gov_summary.set_index("source").loc["tax"]
-    assert tax["latest_period"] == date(2026, 10, 1) and tax["value"] == 1500.0 and tax["records"] == 2
-    fin = read(world, world.head_officer, scope="financials")
-    assert list(fin.financials["year"]) == [2025]
-    credit = read(world, world.head_officer, scope="credit")
-    assert credit.credit.loans_count == 0 and credit.credit.score is None
-
-
-def test_without_a_basic_grant_people_stay_masked(world):
-    grant(world, scopes=["financials"])
-    assert read(world, world.head_officer, scope="financials").disclosure is Disclosure.masked
+    assert [r.scope for r in log_rows()] == ["basic", "financials"]  # only the read before the revocation
 
 
 def test_regulators_cannot_read_the_file_but_can_read_the_access_log(world):
@@ -268,8 +169,8 @@ def test_regulators_cannot_read_the_file_but_can_read_the_access_log(world):
     with pytest.raises(ForbiddenError):
         read(world, world.regulator)
     frame = consent.data_access_log(actor=world.regulator, enterprise_id=world.enterprise_id)
-    assert len(frame) == 1
-    assert len(consent.data_access_log(actor=world.regulator)) == 1
+    assert sorted(frame["scope"]) == ["basic", "financials"]  # one row per scope the report showed
+    assert len(consent.data_access_log(actor=world.regulator)) == 2
     assert [c.id for c in consent.list_consents(actor=world.regulator, enterprise_id=world.enterprise_id)]
 
 
@@ -278,20 +179,6 @@ def test_institution_staff_cannot_read_an_enterprises_access_log_or_consents(wor
         consent.data_access_log(actor=world.head_officer, enterprise_id=world.enterprise_id)
     with pytest.raises(ForbiddenError):
         consent.list_consents(actor=world.head_officer)
-
-
-def test_bad_read_input_is_refused_by_field(world):
-    grant(world)
-    with pytest.raises(InvalidError) as info:
-        read(world, world.head_officer, scope="everything")
-    assert info.value.field == "scope"
-    with pytest.raises(InvalidError) as info:
-        read(world, world.head_officer, purpose=" ")
-    assert info.value.field == "purpose"
-    assert log_rows() == []
-
-
-# -- the enterprise's side ---------------------------------------------------------------------------
 
 
 def test_a_grant_is_idempotent_by_key(world):
@@ -345,21 +232,6 @@ def test_bad_grant_input_reports_every_field_and_stores_nothing(world):
         assert s.exec(select(ConsentGrant)).all() == []
 
 
-def test_consented_enterprises_lists_only_grants_covering_the_callers_institution(world):
-    grant(world, institution_id=world.head_office_id, scopes=["basic"], key="k-head-0001")
-    grant(world, institution_id=world.branch_id, scopes=["credit"], key="k-branch-001")
-    branch = consent.consented_enterprises(actor=world.branch_officer)
-    assert list(branch["enterprise_id"]) == [world.enterprise_id]
-    assert branch.iloc[0]["scopes"] == ["basic", "credit"]
-    head = consent.consented_enterprises(actor=world.head_officer)
-    assert head.iloc[0]["scopes"] == ["basic"]
-    assert consent.consented_enterprises(actor=world.other_officer).empty
-    assert consent.consented_enterprises(actor=world.head_officer, search="no such firm").empty
-
-
-# -- applications imply a grant ------------------------------------------------------------------------
-
-
 def test_an_application_implies_a_grant_for_its_duration(world):
     with session_scope() as s:
         ent = s.get(Enterprise, world.enterprise_id)
@@ -370,14 +242,14 @@ def test_an_application_implies_a_grant_for_its_duration(world):
         again = consent.ensure_application_consent(s, application)
         assert again.id == implied.id
         application_id = application.id
-    assert read(world, world.branch_officer, scope="credit").consent_id == implied.id
+    assert read(world, world.branch_officer).consent_id == implied.id
     with session_scope() as s:
         application = s.get(Application, application_id)
         application.status = ApplicationStatus.rejected
         ended = consent.ensure_application_consent(s, application)
         assert ended.id == implied.id and ended.revoked_at is None
     with pytest.raises(ConsentRequiredError):
-        read(world, world.branch_officer, scope="credit")
+        read(world, world.branch_officer)
     statuses = {c.id: c.status for c in consent.list_consents(actor=world.owner)}
     assert statuses == {implied.id: "expired"}
 

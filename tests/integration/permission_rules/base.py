@@ -85,8 +85,6 @@ RULES: dict[str, Rule] = {
     ),
     C + "list_consents": Rule(None, "own_enterprise"),
     C + "data_access_log": Rule(None, "own_enterprise"),
-    C + "consented_enterprises": Rule(Permission.credit_file_read, "own_institution_implicit"),
-    C + "read_credit_file": Rule(Permission.credit_file_read, "consented_enterprise"),
 }
 
 ARGUMENTS: dict[str, Builder] = {
@@ -185,10 +183,4 @@ ARGUMENTS: dict[str, Builder] = {
     C + "revoke_consent": lambda w, sc, r: {"consent_id": _fresh_grant(w, sc)},
     C + "list_consents": lambda w, sc, r: {"enterprise_id": w.side(sc).enterprise_id},
     C + "data_access_log": lambda w, sc, r: {"enterprise_id": w.side(sc).enterprise_id},
-    C + "consented_enterprises": lambda w, sc, r: {},
-    C + "read_credit_file": lambda w, sc, r: {
-        "enterprise_id": w.side(sc).enterprise_id,
-        "scope": "basic",
-        "purpose": "贷前调查",
-    },
 }

@@ -1,58 +1,38 @@
-"""Bank app · 企业信用档案 / Credit file: an enterprise that granted us consent, a purpose, then the masked file.
+"""Bank app · 企业信用报告 / Credit report (一企一档): a consented enterprise, a purpose, then its report and PDF.
 
-Only enterprises whose active grants cover this institution are offered. The file is read when the
-officer presses the button (each scope read writes one access-log row the enterprise sees), and kept
+Only enterprises whose active grants cover this institution are offered. The report is read when the
+officer presses the button (each scope shown writes one access-log row the enterprise sees) and kept
 in session state for this enterprise until another one is picked — reruns never read it again.
+Scopes the enterprise has not granted show as "not authorised". The PDF is built only when the
+download button is pressed, and that download is logged too (scope ``report_pdf``).
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-import pandas as pd
 import streamlit as st
 
 from apps.common.actor import current_actor
+from apps.common.charts import CHART_CONFIG, sparkline
 from apps.common.i18n import current_locale, join, num, t, wan
 from apps.common.widgets import Kpi, data_table, kpi_cards, show_error
 from core.errors import JinfuError
-from core.services import consent
+from core.services import consent, credit_report, report_pdf, report_view
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 RESULT = "bank_file_result"
-MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
 
 actor = current_actor()
 if actor is None or actor.organization_id is None:
     st.info(t("bank.no_institution"))
     st.stop()
 
-en = current_locale() == "en"
+locale = current_locale()
 
-
-def local_date(value: datetime | None) -> str:
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d") if value is not None else "—"
-
-
-def plain(text: str) -> str:
-    """Data shown inside Markdown, with Markdown's punctuation escaped."""
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
-
-
-def label(key: str, code: str) -> str:
-    """A catalog label for a code, or the code itself when the catalog has none."""
-    text = t(f"{key}.{code}")
-    return code if text == f"{key}.{code}" else text
-
-
-st.title(t("bank.file.title"))
-st.caption(t("bank.file.caption"))
+st.title(t("report.page.title"))
+st.caption(t("report.page.caption"))
 
 search = st.text_input(t("bank.file.search"), key="bank_file_search").strip()
 with st.spinner(t("common.loading")):
-    granted = consent.consented_enterprises(actor=actor, search=search or None)
+    granted = credit_report.consented_enterprises(actor=actor, search=search or None)
 if granted.empty:
     st.info(t("bank.file.none"), icon=":material/lock:")
     st.stop()
@@ -69,17 +49,8 @@ st.caption(
     t(
         "bank.file.granted",
         scopes=join(t(f"bank.file.scope.{s}") for s in chosen.scopes),
-        date=local_date(chosen.expires_at),
+        date=report_view.local_date(chosen.expires_at),
     )
-)
-# Labels resolved now: a format_func must not depend on session state when it is called later.
-scope_labels = {s: t(f"bank.file.scope.{s}") for s in consent.SCOPES}
-scopes = st.multiselect(
-    t("bank.file.scopes"),
-    options=list(chosen.scopes),
-    default=list(chosen.scopes),
-    format_func=scope_labels.__getitem__,
-    key=f"bank_file_scopes_{enterprise_id}",
 )
 purpose = st.text_input(
     t("bank.file.purpose"),
@@ -94,47 +65,106 @@ if result is not None and result["enterprise_id"] != enterprise_id:
     result = None
 
 if st.button(
-    t("bank.file.read"), type="primary", key="bank_file_read", icon=":material/search:", width="stretch"
+    t("report.page.open"),
+    type="primary",
+    key="bank_file_read",
+    icon=":material/description:",
+    width="stretch",
 ):
-    if not scopes:
-        st.error(t("bank.file.error.choose_scope"), icon=":material/error:")
+    try:
+        with st.spinner(t("common.loading")):
+            report = credit_report.read_credit_report(
+                actor=actor, enterprise_id=enterprise_id, purpose=purpose
+            )
+    except JinfuError as exc:
+        show_error(exc)
     else:
-        files = []
-        try:
-            for scope in scopes:
-                files.append(
-                    consent.read_credit_file(
-                        actor=actor, enterprise_id=enterprise_id, scope=scope, purpose=purpose
-                    )
-                )
-        except JinfuError as exc:
-            show_error(exc)
-        if files:
-            result = {"enterprise_id": enterprise_id, "files": files}
-            st.session_state[RESULT] = result
+        result = {"enterprise_id": enterprise_id, "report": report}
+        st.session_state[RESULT] = result
 
 if result is None:
     st.stop()
 
-files = result["files"]
+report: credit_report.CreditReport = result["report"]
+tables = report_view.report_tables(report, locale=locale)
 st.divider()
-st.markdown(f"**{plain(files[0].name)}** · {files[0].credit_code}")
-st.caption(t("bank.file.logged", ids=", ".join(str(f.access_log_id) for f in files)))
+st.subheader(report.name)
+st.caption(f"{report.credit_code} · {t('report.header.number')} {report.report_number}")
+with st.expander(t("report.page.header"), icon=":material/badge:"):
+    for name, value in report_view.header_rows(report, locale=locale):
+        st.text(t("common.field", label=name, value=value))
+    st.caption(t("report.page.logged", ids=", ".join(str(i) for i in report.access_log_ids.values())))
+if report.disputed_count:
+    st.warning(t("report.dispute_banner", count=report.disputed_count), icon=":material/gavel:")
 
-for file in files:
-    st.subheader(t(f"bank.file.scope.{file.scope}"))
-    if file.basic is not None:
-        b = file.basic
+
+def make_pdf(report=report, locale=locale, actor=actor) -> bytes:
+    """Log the download, then print the PDF (runs only when the button is pressed, off the script thread)."""
+    try:
+        credit_report.record_report_download(
+            actor=actor,
+            enterprise_id=report.enterprise_id,
+            scopes=report.granted,
+            purpose=report.purpose,
+            report_number=report.report_number,
+        )
+    except JinfuError as exc:
+        raise RuntimeError(exc.message(locale)) from None
+    return report_pdf.render_credit_report_pdf(report, locale=locale)
+
+
+st.download_button(
+    t("report.page.download"),
+    data=make_pdf,
+    file_name=report.pdf_file_name(),
+    mime="application/pdf",
+    icon=":material/picture_as_pdf:",
+    on_click="ignore",
+    type="secondary",
+    width="stretch",
+    key="bank_file_pdf",
+    help=t("report.page.download_help"),
+)
+
+
+def disputed_badge(frame) -> None:
+    if frame is not None and "disputed" in frame and frame["disputed"].any():
+        st.badge(t("report.disputed"), icon=":material/gavel:", color="orange")
+
+
+def not_authorised(section: str) -> bool:
+    scope = report_view.SECTION_SCOPE[section]
+    if scope in report.missing:
+        st.info(t("report.not_authorised", scope=t(f"bank.file.scope.{scope}")), icon=":material/lock:")
+        return True
+    return False
+
+
+def table(name: str, filename: str) -> None:
+    data_table(tables[name], filename=f"{filename}_{report.report_number}", key=f"bank_file_{name}")
+
+
+labels = [
+    (":material/lock: " if report_view.SECTION_SCOPE[s] in report.missing else "") + t(f"report.section.{s}")
+    for s in report_view.SECTIONS
+]
+tab_basic, tab_owner, tab_gov, tab_fin, tab_rating, tab_loans = st.tabs(labels)
+
+with tab_basic:
+    if not not_authorised("basic"):
+        b = report.basic
+        if b.disputed:
+            st.badge(t("report.disputed"), icon=":material/gavel:", color="orange")
         kpi_cards(
             [
-                Kpi(t("bank.file.f.district"), b.district_name_en if en else b.district_name),
-                Kpi(t("bank.file.f.industry"), b.industry_name_en if en else b.industry_name),
+                Kpi(t("bank.file.f.district"), b.district_name_en if locale == "en" else b.district_name),
+                Kpi(t("bank.file.f.industry"), b.industry_name_en if locale == "en" else b.industry_name),
                 Kpi(t("bank.file.f.scale"), t(f"scale.{b.scale}")),
-                Kpi(t("bank.file.f.founded"), b.founded_on.isoformat()),
+                Kpi(t("bank.file.f.founded"), report_view.local_date(b.founded_on)),
                 Kpi(t("bank.file.f.employees"), num(b.employees)),
                 Kpi(t("bank.file.f.capital"), wan(b.registered_capital, 0)),
             ],
-            key=f"kpi_bank_file_basic_{enterprise_id}",
+            key="kpi_bank_file_basic",
         )
         people = [
             ("bank.file.f.legal_rep", b.legal_rep_name),
@@ -143,59 +173,92 @@ for file in files:
             ("bank.file.f.contact_phone", b.contact_phone),
             ("bank.file.f.address", b.address),
         ]
-        with st.container(border=True, key=f"bank_file_people_{enterprise_id}"):
+        with st.container(border=True, key="bank_file_people"):
             for key, value in people:  # plain text: masked values are full of asterisks
                 st.text(t("common.field", label=t(key), value=value or "—"))
         st.caption(t("bank.file.masked_note"))
-    if file.gov_summary is not None:
-        gov = file.gov_summary
-        if gov.empty:
-            st.caption(t("bank.file.gov.none"))
-        else:
-            table = pd.DataFrame(
-                {
-                    t("bank.file.gov.source"): gov["source"].map(lambda s: label("bank.file.source", s)),
-                    t("bank.file.gov.period"): gov["latest_period"].astype(str),
-                    t("bank.file.gov.kind"): gov["kind"].map(lambda k: label("bank.file.kind", k)),
-                    t("bank.file.gov.value"): gov["value"],
-                    t("bank.file.gov.text"): gov["text"],
-                    t("bank.file.gov.records"): gov["records"],
-                }
-            )
-            data_table(table, filename="gov_records", key=f"bank_file_gov_{enterprise_id}")
-    if file.financials is not None:
-        fin = file.financials
-        if fin.empty:
-            st.caption(t("bank.file.fin.none"))
-        else:
-            money = ["revenue", "net_profit", "total_assets", "total_liabilities", "operating_cash_flow"]
-            keys = ["revenue", "profit", "assets", "liabilities", "cash_flow"]
-            table = pd.DataFrame({t("bank.file.fin.year"): fin["year"]})
-            for column, key in zip(money, keys, strict=True):
-                table[t(f"bank.file.fin.{key}")] = fin[column].astype(float) / 10_000
-            data_table(
-                table,
-                filename="financials",
-                key=f"bank_file_fin_{enterprise_id}",
-                column_config={
-                    t(f"bank.file.fin.{k}"): st.column_config.NumberColumn(format="%.1f") for k in keys
-                },
-            )
-    if file.credit is not None:
-        c = file.credit
+
+with tab_owner:
+    if not not_authorised("ownership"):
+        disputed_badge(report.ownership.shareholders)
+        st.markdown(f"**{t('report.own.holders')}**")
+        table("shareholders", "shareholders")
+        st.markdown(f"**{t('report.own.holdings')}**")
+        table("holdings", "holdings")
+
+with tab_gov:
+    if not not_authorised("gov"):
+        disputed_badge(report.gov.events)
+        st.markdown(f"**{t('report.gov.summary')}**")
+        table("gov_summary", "gov_summary")
+        st.markdown(f"**{t('report.gov.series')}**")
+        series = report.gov.series
+        kinds = [k for k in series.columns if k != "month" and series[k].notna().any()]
+        if not kinds:
+            st.caption(t("common.no_data"))
+        for start in range(0, len(kinds), 2):
+            columns = st.columns(2)
+            for column, kind in zip(columns, kinds[start : start + 2], strict=False):
+                with column:
+                    title = report_view.label("bank.file.kind", kind, locale)
+                    st.plotly_chart(
+                        sparkline(series, "month", kind, title=title, height=180),
+                        config=CHART_CONFIG,
+                        width="stretch",
+                        key=f"bank_file_series_{kind}",
+                    )
+        st.markdown(f"**{t('report.gov.events_title')}**")
+        table("gov_events", "gov_events")
+
+with tab_fin:
+    if not not_authorised("financials"):
+        disputed_badge(report.financials)
+        st.caption(t("report.fin.unit"))
+        table("financials", "financials")
+
+with tab_rating:
+    if not not_authorised("rating"):
+        r = report.rating
         kpi_cards(
             [
                 Kpi(
                     t("bank.file.credit.score"),
-                    str(c.score) if c.score is not None else t("bank.file.credit.no_score"),
+                    str(r.score) if r.score is not None else t("bank.file.credit.no_score"),
                 ),
-                Kpi(t("bank.file.credit.grade"), c.grade or "—"),
-                Kpi(t("bank.file.credit.pd"), f"{num(c.pd * 100, 2)}%" if c.pd is not None else "—"),
-                Kpi(t("bank.file.credit.rated_on"), c.rated_on.isoformat() if c.rated_on else "—"),
-                Kpi(t("bank.file.credit.loans"), num(c.loans_count)),
-                Kpi(t("bank.file.credit.active"), num(c.loans_active)),
-                Kpi(t("bank.file.credit.outstanding"), wan(c.outstanding)),
-                Kpi(t("bank.file.credit.defaulted"), t("common.yes") if c.ever_defaulted else t("common.no")),
+                Kpi(t("bank.file.credit.grade"), r.grade or "—"),
+                Kpi(t("report.rating.pd"), f"{num(r.pd * 100, 2)}%" if r.pd is not None else "—"),
+                Kpi(t("bank.file.credit.rated_on"), report_view.local_date(r.rated_on)),
             ],
-            key=f"kpi_bank_file_credit_{enterprise_id}",
+            key="kpi_bank_file_rating",
         )
+        if r.model_name:
+            st.caption(t("report.page.model", model=f"{r.model_name} {r.model_version or ''}".strip()))
+        if len(r.trend) > 1:
+            st.plotly_chart(
+                sparkline(r.trend, "as_of", "score", title=t("report.rating.trend"), height=220),
+                config=CHART_CONFIG,
+                width="stretch",
+                key="bank_file_score_trend",
+            )
+        st.markdown(f"**{t('report.rating.reasons')}**")
+        table("reasons", "reasons")
+        st.markdown(f"**{t('report.rating.history')}**")
+        table("score_trend", "score_trend")
+
+with tab_loans:
+    if not not_authorised("loans"):
+        h = report.loans
+        kpi_cards(
+            [
+                Kpi(t("bank.file.credit.loans"), num(h.loans_count)),
+                Kpi(t("bank.file.credit.active"), num(h.loans_active)),
+                Kpi(t("bank.file.credit.outstanding"), wan(h.outstanding)),
+                Kpi(t("report.loans.worst_dpd"), num(h.worst_dpd)),
+            ],
+            key="kpi_bank_file_loans",
+        )
+        st.caption(t("report.loans.note"))
+        st.markdown(f"**{t('report.loans.applications')}**")
+        table("applications", "applications")
+        st.markdown(f"**{t('report.loans.loans')}**")
+        table("loans", "loans")

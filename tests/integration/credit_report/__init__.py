@@ -1,0 +1,1 @@
+"""Integration tests of the bank's credit report and its PDF."""
