@@ -65,6 +65,25 @@ class Settings(BaseSettings):
     # Loans above this principal (yuan) count as large when they default.
     large_default_threshold_yuan: int = Field(default=5_000_000, ge=0)
 
+    # Legal range of a product's annual interest rate (percent). The ceiling defaults to 24 %, the
+    # Supreme People's Court's private-lending guidance (banks price far below); a product outside it
+    # is refused with a message naming the range.
+    product_rate_min: float = Field(default=0.0, ge=0)
+    product_rate_max: float = Field(default=24.0, gt=0, le=36)
+
+    # Department pull APIs (core/adapters/gov_api.py). An empty URL switches that source's pull off.
+    gov_api_tax_paid_url: str = ""
+    gov_api_tax_paid_token: str = ""
+    gov_api_timeout_seconds: float = Field(default=10.0, gt=0)
+    gov_api_retries: int = Field(default=3, ge=0, le=10)  # extra attempts after a 5xx or a network error
+    gov_api_backoff_seconds: float = Field(default=0.5, ge=0)  # first retry delay; doubles per attempt
+    gov_api_page_size: int = Field(default=500, ge=1, le=10_000)
+
+    # First-loan center (首贷中心): the service hall's windows an enterprise may book, 30-minute slots.
+    service_windows: int = Field(default=23, ge=1, le=200)
+    # Loans: days past due after which the daily sweep marks an overdue loan defaulted.
+    loan_default_dpd: int = Field(default=90, ge=1, le=720)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_db_url(cls, value: str) -> str:

@@ -52,6 +52,13 @@ PAGES: list[PageSpec] = [
         permission=Permission.oversight,
     ),
     PageSpec(
+        "app_pages/data/imports.py",
+        "ingest.nav.imports",
+        ":material/upload_file:",
+        "data-imports",
+        permission=Permission.data_import,
+    ),
+    PageSpec(
         "app_pages/data/disputes.py",
         "portrait.nav.disputes",
         ":material/gavel:",

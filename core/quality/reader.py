@@ -56,6 +56,7 @@ class ParsedFile:
     rows_read: int
     header_units: dict[str, str]  # field -> unit taken from a header suffix
     ignored_columns: list[str]
+    raw: pd.DataFrame | None = None  # the cells as the department sent them (original headers, ``_row``)
 
 
 ISSUE_COLUMNS = [ROW, "field", "column", "code", "message_key", "value"]
@@ -236,4 +237,7 @@ def read_department_file(
     out.insert(0, ROW, rows.astype("int64"))
     issues = (pd.concat(issue_parts, ignore_index=True) if issue_parts
               else pd.DataFrame({c: pd.Series(dtype=object) for c in ISSUE_COLUMNS}))
-    return ParsedFile(out.reset_index(drop=True), issues[ISSUE_COLUMNS], encoding, len(out), header_units, ignored)
+    original = raw.astype(object).where(raw.notna(), None)
+    original.insert(0, ROW, rows.astype("int64"))
+    return ParsedFile(out.reset_index(drop=True), issues[ISSUE_COLUMNS], encoding, len(out), header_units, ignored,
+                      original.reset_index(drop=True))

@@ -164,10 +164,12 @@ def deduplicate(frame: pd.DataFrame, spec: DedupeSpec) -> tuple[pd.DataFrame, pd
     Returns:
         ``(kept, duplicates)``; ``duplicates`` has ``_row``, ``key`` and the ``kept_row`` that won.
     """
-    missing_cols = [c for c in [*spec.key, *spec.order_by] if c not in frame]
+    missing_cols = [c for c in spec.key if c not in frame]
     if missing_cols:
         raise KeyError(f"deduplication needs columns {missing_cols}")
-    order = [*spec.order_by, ROW] if ROW in frame else list(spec.order_by)
+    # An ordering column the file does not carry (an optional one, e.g. 更新时间) orders nothing: file order decides.
+    order_by = [c for c in spec.order_by if c in frame]
+    order = [*order_by, ROW] if ROW in frame else order_by
     ordered = frame.sort_values(order, kind="stable", na_position="first") if order else frame
     keys = _key_text(ordered, spec.key)
     last = ~keys.duplicated(keep="last")
