@@ -31,4 +31,21 @@ PAGES: list[PageSpec] = [
         needs_organization=True,
     ),
     # Matchmaking (issue 6): workbench, leads, review, loans, white-list, credit enhancement.
+    PageSpec(
+        "app_pages/workbench/workbench.py",
+        "matching.nav.workbench",
+        ":material/dashboard:",
+        "workbench",
+        permission=Permission.applications_institution,
+        needs_organization=True,
+        default=True,
+    ),
+    PageSpec(
+        "app_pages/leads/inbox.py",
+        "matching.nav.leads",
+        ":material/move_to_inbox:",
+        "leads",
+        permission=Permission.applications_institution,
+        needs_organization=True,
+    ),
 ]

@@ -49,4 +49,12 @@ PAGES: list[PageSpec] = [
         needs_enterprise=True,
     ),
     # Matchmaking (issue 6): needs and their dispatch; applications; loans, first-loan center, notices.
+    PageSpec(
+        "app_pages/needs/needs.py",
+        "matching.nav.needs",
+        ":material/campaign:",
+        "needs",
+        permission=Permission.enterprise_self,
+        needs_enterprise=True,
+    ),
 ]

@@ -1,0 +1,1 @@
+"""Integration tests of matching, needs and dispatch, and leads (issue 6)."""
