@@ -1,6 +1,15 @@
 """Every table of the platform; importing this module makes ``SQLModel.metadata`` complete."""
 
-from core.models.credit import CreditScore, RecordDispute, RiskRule, RiskSignal, ScoringModel
+from core.models.credit import (
+    CreditScore,
+    LargeDefaultCase,
+    RecordDispute,
+    RiskRule,
+    RiskRuleSet,
+    RiskSignal,
+    RiskSignalEvent,
+    ScoringModel,
+)
 from core.models.enterprise import (
     Enterprise,
     EnterpriseCreate,
@@ -61,6 +70,9 @@ from core.models.sso import (
 )
 
 __all__ = [
+    "RiskSignalEvent",
+    "RiskRuleSet",
+    "LargeDefaultCase",
     "Repayment",
     "ProductVersion",
     "Lead",

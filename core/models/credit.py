@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, updated_at_field, version_column
-from core.models.types import Grade, JSONType, ModelStatus, SignalStatus, UTCDateTime, enum_column
+from core.models.types import Grade, JSONType, ModelStatus, Money, SignalStatus, UTCDateTime, enum_column
 
 _MODEL_VERSION = version_column()
 
@@ -111,6 +112,10 @@ class RiskSignal(SQLModel, table=True):
     colour: str = Field(max_length=10)  # blue, yellow, orange, red
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     fingerprint: str = Field(max_length=64, unique=True)  # dedupes repeated facts
+    set_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # the rule library version
+    source_signal_id: int | None = Field(default=None, foreign_key="risk_signal.id")  # propagated from
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the fact seen again (dedupe)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)  # ages out after
     status: SignalStatus = Field(default=SignalStatus.open, index=True, sa_type=enum_column(SignalStatus))
     handler_id: int | None = Field(default=None, foreign_key="user_account.id")
     feedback: str | None = Field(default=None, max_length=40)  # true_alarm, false_alarm
@@ -155,3 +160,76 @@ class RecordDispute(SQLModel, table=True):
     answer: str | None = Field(default=None, max_length=1000)
     idempotency_key: str | None = Field(default=None, max_length=80, unique=True)
     version: int = Field(default=1, sa_column=_DISPUTE_VERSION)
+
+
+_RISK_SET_VERSION = version_column()
+
+
+class RiskRuleSet(SQLModel, table=True):
+    """Table: one version of the early-warning rule library (the whole document, as data).
+
+    Exactly one version is ``published``; a regulator edits a ``draft``, dry-runs it against the
+    published one, publishes it (the old one becomes ``superseded``) and may roll back (the rolled-back
+    version becomes ``rolled_back`` and the previous one is published again). ``RiskRule`` rows are the
+    published rules materialized, one per rule version, so every signal names the rule version that
+    raised it.
+    """
+
+    __tablename__ = "risk_rule_set"
+    __table_args__ = (UniqueConstraint("set_version", name="uq_risk_rule_set_version"),)
+    __mapper_args__ = {"version_id_col": _RISK_SET_VERSION}
+
+    id: int | None = Field(default=None, primary_key=True)
+    set_version: int = Field(ge=1)
+    status: str = Field(default="draft", max_length=20, index=True)  # draft, published, superseded, rolled_back
+    rules: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    note: str | None = Field(default=None, max_length=500)
+    dry_run: dict[str, Any] | None = Field(default=None, sa_type=JSONType)  # flagged-set diff vs the published
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    published_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column=_RISK_SET_VERSION)
+    created_at: datetime = created_at_field()
+
+
+class RiskSignalEvent(SQLModel, table=True):
+    """Table: one handling step of a signal (acknowledge, investigate, feedback, close) by whom and when."""
+
+    __tablename__ = "risk_signal_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    signal_id: int = Field(foreign_key="risk_signal.id", index=True)
+    step: str = Field(max_length=30)  # raised, acknowledged, investigating, feedback, closed, reopened, aged_out
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str = Field(max_length=20)
+    actor_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    note: str | None = Field(default=None, max_length=1000)
+    occurred_at: datetime = created_at_field()
+
+
+_CASE_VERSION = version_column()
+
+
+class LargeDefaultCase(SQLModel, table=True):
+    """Table: a default above the configured amount, opened for the regulator with its own workflow.
+
+    Status: open → assigned (departments named) → in_progress → closed (with a resolution).
+    """
+
+    __tablename__ = "large_default_case"
+    __table_args__ = (UniqueConstraint("loan_id", name="uq_large_default_case_loan"),)
+    __mapper_args__ = {"version_id_col": _CASE_VERSION}
+
+    id: int | None = Field(default=None, primary_key=True)
+    loan_id: int = Field(foreign_key="loan.id")
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    institution_id: int = Field(foreign_key="organization.id", index=True)
+    amount: Decimal = Field(sa_type=Money)  # outstanding principal when opened
+    status: str = Field(default="open", max_length=20, index=True)
+    departments: list[str] = Field(default_factory=list, sa_type=JSONType)  # assigned departments
+    assignee_id: int | None = Field(default=None, foreign_key="user_account.id")
+    notes: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)  # {at, by, text}
+    resolution: str | None = Field(default=None, max_length=1000)
+    opened_at: datetime = created_at_field()
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column=_CASE_VERSION)
