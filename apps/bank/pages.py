@@ -48,4 +48,29 @@ PAGES: list[PageSpec] = [
         permission=Permission.applications_institution,
         needs_organization=True,
     ),
+    PageSpec(
+        "app_pages/applications/review.py",
+        "review.nav.review",
+        ":material/fact_check:",
+        "review",
+        permission=Permission.applications_institution,
+        needs_organization=True,
+    ),
+    PageSpec(
+        "app_pages/products/whitelist.py",
+        "market.nav.whitelist",
+        ":material/checklist:",
+        "whitelist",
+        permission=Permission.products_manage,
+        needs_organization=True,
+    ),
+    PageSpec(
+        "app_pages/enhancement/requests.py",
+        "review.nav.enhancement",
+        ":material/shield:",
+        "enhancement",
+        permission=Permission.applications_institution,
+        needs_organization=True,
+    ),
+    # Risk early warning (issue 7): post-loan monitoring.
 ]

@@ -57,4 +57,13 @@ PAGES: list[PageSpec] = [
         permission=Permission.enterprise_self,
         needs_enterprise=True,
     ),
+    PageSpec(
+        "app_pages/applications/my_applications.py",
+        "review.nav.my_applications",
+        ":material/timeline:",
+        "my-applications",
+        permission=Permission.applications_own,
+        needs_enterprise=True,
+    ),
+    # Risk early warning (issue 7): the warnings that concern us.
 ]

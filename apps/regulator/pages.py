@@ -66,4 +66,5 @@ PAGES: list[PageSpec] = [
         permission=Permission.disputes_answer,
     ),
     # Matchmaking ledger and first-loan funnel (issue 6).
+    # Risk early warning (issue 7): oversight, rule sets, large-default cases.
 ]

@@ -1,31 +1,52 @@
-"""Product reads: an institution's products, and the published products an enterprise could apply for.
+"""Products: an institution's products and their writes, and the published products an enterprise could apply for.
 
-Writes (create, edit, publish) arrive with the product-management issue.
+* **Reads** — ``list_products`` (an institution's), ``eligible_products_for`` (one enterprise's view),
+  ``product_history`` (every saved version of one product).
+* **Writes** — ``create_product``, ``update_product`` (with the version the form showed),
+  ``publish_product``, ``withdraw_product``: staff of the product's institution family only
+  (``products.manage``; oversight does not act). Each change bumps ``Product.version`` and writes one
+  ``ProductVersion`` snapshot (``created``, ``edited``, ``published``, ``withdrawn``) in the same
+  transaction; fields are checked by :func:`core.services.product_validation.clean_product` (every
+  problem named by its field). Lifecycle: draft → published ⇄ withdrawn; a withdrawn product may be
+  edited and published again.
+
+The financial supermarket's search lives in ``core.services.supermarket``; the eligibility preview
+and the pre-approval white-list in ``core.services.whitelist``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from sqlmodel import col, select
 
 from core.auth import Actor, Permission
 from core.auth.rules import (
+    assert_acts_for_institution,
     assert_enterprise_access,
     assert_institution_access,
     institution_ancestors,
     institution_descendants,
     reads_everything,
 )
-from core.errors import NotFoundError
+from core.errors import ConflictError, NotFoundError
 from core.matching import EnterpriseFacts, evaluate_eligibility
-from core.models import Enterprise, Organization, Product, ProductPublic
-from core.models.types import ProductStatus, ProductType
+from core.models import Enterprise, IdempotencyKey, Organization, Product, ProductPublic, ProductVersion, User
+from core.models.product import ProductCreate
+from core.models.types import ProductStatus, ProductType, utcnow
 from core.services.directory import load_institution, today_local
-from core.usecase import use_case
+from core.services.product_validation import FIELDS, clean_product, product_fields, snapshot
+from core.usecase import expect_version, use_case
+
+FORM_FIELDS = FIELDS  # the fields a product form edits (pages build their forms from it)
 
 # Message key of each failed eligibility criterion (catalog: common.po), with its parameters.
 CRITERION_KEYS = {
@@ -108,6 +129,7 @@ def products_frame(products: list[ProductPublic]) -> pd.DataFrame:
             "first_loan_friendly": p.first_loan_friendly,
             "collateral_required": p.collateral_required,
             "institution_id": p.institution_id,
+            "version": p.version,
         }
         for p in products
     ]
@@ -200,3 +222,229 @@ def _explain(criterion: str, product: ProductPublic, years: int) -> MissingCrite
     elif criterion == "years_in_business":
         params.update(required=product.min_years_in_business, actual=years)
     return MissingCriterion(criterion=criterion, key=CRITERION_KEYS[criterion], params=params)
+
+
+# ------------------------------------------------------------------------------------------ writes
+
+
+class ProductKeyReusedError(ConflictError):
+    """An idempotency key already used for a different product."""
+
+    key = "market.error.key_reused"
+
+
+class ProductStateError(ConflictError):
+    """The product is not in a state that allows this step (publish a published one …)."""
+
+    key = "market.error.state"
+
+
+def _public(product: Product) -> ProductPublic:
+    return ProductPublic.model_validate(product, from_attributes=True)
+
+
+def _raw(data: ProductCreate | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(data, ProductCreate):
+        return data.model_dump(mode="json")
+    return dict(data)
+
+
+def _record(uow, product: Product, change: str) -> None:
+    """Flush (bumping the version) and write the product's snapshot at its new version, and the audit."""
+    uow.session.flush()
+    uow.session.add(
+        ProductVersion(
+            product_id=int(product.id),
+            product_version=int(product.version),
+            change=change,
+            snapshot=snapshot(product),
+            changed_by_id=uow.actor.user_id,
+            changed_at=utcnow(),
+        )
+    )
+    uow.audit(f"product.{change}", entity_type="product", entity_id=product.id,
+              after={"version": product.version, "status": str(product.status)})
+
+
+def _own_product(uow, product_id: object) -> Product:
+    """The product, if the actor is staff of its institution family (refused otherwise)."""
+    try:
+        product = uow.session.get(Product, int(product_id))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        product = None
+    if product is None:
+        raise NotFoundError("market.error.product_not_found")
+    assert_acts_for_institution(uow.session, uow.actor, product.institution_id)
+    return product
+
+
+@use_case(permission=Permission.products_manage, write=True)
+def create_product(
+    uow,
+    *,
+    actor: Actor,
+    data: ProductCreate | Mapping[str, Any],
+    institution_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> ProductPublic:
+    """A new draft product of the actor's institution (or a branch or head office of its family).
+
+    Args:
+        data: the product's fields (see ``core.services.product_validation``).
+        institution_id: the offering institution (default: the actor's own).
+        idempotency_key: optional, from the form; a repeated create with it returns the first product.
+
+    Raises:
+        ForbiddenError: the actor is not staff of that institution's family.
+        InvalidError / ValidationErrors: bad fields, each named.
+        ProductKeyReusedError: the key was used for a different product.
+    """
+    session = uow.session
+    target = int(institution_id if institution_id is not None else actor.organization_id or 0)
+    assert_acts_for_institution(session, actor, target)
+    load_institution(session, target)
+    values = clean_product(_raw(data))
+    request_hash = hashlib.sha256(
+        json.dumps({**values, "institution_id": target}, default=str, sort_keys=True).encode()
+    ).hexdigest()
+    key = (idempotency_key or "").strip() or None
+    if key is not None:
+        seen = session.exec(select(IdempotencyKey).where(IdempotencyKey.key == key)).first()
+        if seen is not None:
+            if seen.operation != "product.create" or seen.request_hash != request_hash:
+                raise ProductKeyReusedError()
+            existing = session.get(Product, int((seen.response or {}).get("product_id", 0)))
+            if existing is not None:
+                return _public(existing)
+    product = Product(
+        **values,
+        code=f"P{target}-{secrets.token_hex(4).upper()}",
+        institution_id=target,
+        status=ProductStatus.draft,
+    )
+    session.add(product)
+    _record(uow, product, "created")
+    if key is not None:
+        session.add(IdempotencyKey(key=key, operation="product.create", actor_user_id=actor.user_id,
+                                   request_hash=request_hash, response={"product_id": product.id}))
+    return _public(product)
+
+
+@use_case(permission=Permission.products_manage, write=True)
+def update_product(
+    uow, *, actor: Actor, product_id: int, changes: Mapping[str, Any], expected_version: int
+) -> ProductPublic:
+    """Edit a product: the changed fields over the stored ones, checked as a whole; a new version.
+
+    Args:
+        product_id: a product of the actor's institution family.
+        changes: field name → new value (only the fields that change are needed).
+        expected_version: the version the form showed; a product changed since is refused.
+
+    Raises:
+        NotFoundError: no such product.
+        ForbiddenError: another institution's product.
+        StaleVersionError: someone else saved a newer version meanwhile.
+        InvalidError / ValidationErrors: bad fields, each named.
+    """
+    product = _own_product(uow, product_id)
+    expect_version(product, expected_version)
+    current = product_fields(product)
+    values = clean_product({**current, **dict(changes)})
+    if all(values[k] == current[k] for k in values):
+        return _public(product)
+    for name, value in values.items():
+        setattr(product, name, value)
+    product.updated_at = utcnow()
+    _record(uow, product, "edited")
+    return _public(product)
+
+
+def _move(uow, product_id: int, expected_version: int | None, *, allowed: tuple[ProductStatus, ...],
+          to: ProductStatus, change: str) -> ProductPublic:
+    product = _own_product(uow, product_id)
+    expect_version(product, expected_version)
+    if ProductStatus(product.status) not in allowed:
+        raise ProductStateError(status=str(product.status))
+    product.status = to
+    now = utcnow()
+    product.updated_at = now
+    if to == ProductStatus.published:
+        clean_product(product_fields(product))  # a product published under older rules is checked again
+        product.published_at = now
+    _record(uow, product, change)
+    return _public(product)
+
+
+@use_case(permission=Permission.products_manage, write=True)
+def publish_product(uow, *, actor: Actor, product_id: int, expected_version: int | None = None) -> ProductPublic:
+    """Put a draft (or withdrawn) product into the financial supermarket; a new version.
+
+    Args:
+        product_id: a product of the actor's institution family.
+        expected_version: the version the page showed (optional; refused when stale).
+
+    Raises:
+        ProductStateError: the product is already published.
+        StaleVersionError, NotFoundError, ForbiddenError: as for ``update_product``.
+    """
+    return _move(uow, product_id, expected_version, allowed=(ProductStatus.draft, ProductStatus.withdrawn),
+                 to=ProductStatus.published, change="published")
+
+
+@use_case(permission=Permission.products_manage, write=True)
+def withdraw_product(uow, *, actor: Actor, product_id: int, expected_version: int | None = None) -> ProductPublic:
+    """Take a published product off the supermarket (open applications continue); a new version.
+
+    Args:
+        product_id: a product of the actor's institution family.
+        expected_version: the version the page showed (optional; refused when stale).
+
+    Raises:
+        ProductStateError: the product is not published.
+        StaleVersionError, NotFoundError, ForbiddenError: as for ``update_product``.
+    """
+    return _move(uow, product_id, expected_version, allowed=(ProductStatus.published,),
+                 to=ProductStatus.withdrawn, change="withdrawn")
+
+
+@use_case(permission=Permission.products_manage)
+def product_history(uow, *, actor: Actor, product_id: int) -> pd.DataFrame:
+    """Every saved version of a product, newest first.
+
+    Args:
+        product_id: a product of the actor's institution family.
+
+    Returns:
+        DataFrame: ``product_version``, ``change``, ``changed_at`` (UTC), ``changed_by`` (display name or
+        None), ``status``, ``snapshot`` (dict of the fields at that version).
+
+    Raises:
+        NotFoundError: no such product.
+        ForbiddenError: another institution family's product.
+    """
+    session = uow.session
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFoundError("market.error.product_not_found")
+    assert_institution_access(session, actor, product.institution_id)
+    rows = session.exec(
+        select(ProductVersion, User.display_name)
+        .join(User, col(User.id) == col(ProductVersion.changed_by_id), isouter=True)
+        .where(ProductVersion.product_id == product_id)
+        .order_by(col(ProductVersion.product_version).desc())
+    ).all()
+    return pd.DataFrame(
+        [
+            {
+                "product_version": v.product_version,
+                "change": v.change,
+                "changed_at": v.changed_at,
+                "changed_by": name,
+                "status": (v.snapshot or {}).get("status"),
+                "snapshot": dict(v.snapshot or {}),
+            }
+            for v, name in rows
+        ],
+        columns=["product_version", "change", "changed_at", "changed_by", "status", "snapshot"],
+    )

@@ -1,5 +1,5 @@
-"""Matrix rules for the services of issues 3 and 4: read side, directory, applications, products,
-identity, administration and consent."""
+"""Matrix rules for the services of issues 3 and 4: read side, directory, applications, identity,
+administration and consent (products moved to ``market.py``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from tests.integration.permission_world import (
 A = "core.services.analytics."
 D = "core.services.directory."
 AP = "core.services.applications."
-P = "core.services.products."
 ID = "core.services.identity."
 AD = "core.services.admin."
 C = "core.services.consent."
@@ -42,9 +41,6 @@ RULES: dict[str, Rule] = {
     # applications (institution side)
     AP + "applications_by_status": Rule(None, "own_institution_family"),
     AP + "list_applications": Rule(None, "own_institution_family"),
-    # products
-    P + "list_products": Rule(Permission.products_browse, "institution_family_or_published"),
-    P + "eligible_products_for": Rule(Permission.products_browse, "own_enterprise"),
     # identity: the provider's own services (anonymous actor), then administration
     ID + "_authenticate": PUBLIC,
     ID + "_verify_totp": PUBLIC,
@@ -97,8 +93,6 @@ ARGUMENTS: dict[str, Builder] = {
     D + "get_organization": lambda w, sc, r: {"organization_id": w.side(sc).bank_id},
     AP + "applications_by_status": lambda w, sc, r: {"institution_id": w.institution(sc, r)},
     AP + "list_applications": lambda w, sc, r: {"institution_id": w.institution(sc, r)},
-    P + "list_products": lambda w, sc, r: {"institution_id": w.institution(sc, r)},
-    P + "eligible_products_for": lambda w, sc, r: {"enterprise_id": w.side(sc).enterprise_id},
     ID + "_authenticate": lambda w, sc, r: {
         "identifier": w.side(sc).subjects[r],
         "password": PASSWORD,

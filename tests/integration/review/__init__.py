@@ -1,0 +1,1 @@
+"""Integration tests of the application lifecycle, maker-checker review, documents and credit enhancement."""
