@@ -57,6 +57,14 @@ PAGES: list[PageSpec] = [
         needs_organization=True,
     ),
     PageSpec(
+        "app_pages/loans/servicing.py",
+        "loans.nav.servicing",
+        ":material/account_balance_wallet:",
+        "loans",
+        permission=Permission.applications_institution,
+        needs_organization=True,
+    ),
+    PageSpec(
         "app_pages/products/whitelist.py",
         "market.nav.whitelist",
         ":material/checklist:",

@@ -65,5 +65,29 @@ PAGES: list[PageSpec] = [
         permission=Permission.applications_own,
         needs_enterprise=True,
     ),
+    PageSpec(
+        "app_pages/loans/my_loans.py",
+        "loans.nav.my_loans",
+        ":material/payments:",
+        "my-loans",
+        permission=Permission.enterprise_self,
+        needs_enterprise=True,
+    ),
+    PageSpec(
+        "app_pages/first_loan/center.py",
+        "loans.nav.first_loan",
+        ":material/emoji_people:",
+        "first-loan",
+        permission=Permission.enterprise_self,
+        needs_enterprise=True,
+    ),
+    PageSpec(
+        "app_pages/notifications/inbox.py",
+        "loans.nav.notifications",
+        ":material/notifications:",
+        "notifications",
+        permission=Permission.enterprise_self,
+        needs_enterprise=True,
+    ),
     # Risk early warning (issue 7): the warnings that concern us.
 ]

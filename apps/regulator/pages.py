@@ -66,5 +66,12 @@ PAGES: list[PageSpec] = [
         permission=Permission.disputes_answer,
     ),
     # Matchmaking ledger and first-loan funnel (issue 6).
+    PageSpec(
+        "app_pages/ledger/ledger.py",
+        "loans.nav.ledger",
+        ":material/table_view:",
+        "ledger",
+        permission=Permission.oversight,
+    ),
     # Risk early warning (issue 7): oversight, rule sets, large-default cases.
 ]

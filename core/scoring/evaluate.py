@@ -75,14 +75,26 @@ def cross_validate(
     config: ScorecardConfig | None = None,
     progress=None,
 ) -> dict[str, Any]:
-    """Fit on each training part, measure on its held-out part; mean AUC/KS/Gini and per-fold details."""
+    """Fit on each training part, measure on its held-out part; mean AUC/KS/Gini and per-fold details.
+
+    Every choice the pipeline makes by inner cross-validation (C, penalty, any design grid in ``config``)
+    sees the training part only: ``fit_scorecard`` receives nothing else.
+
+    Args:
+        X: features, one row per case.
+        y: 1 for bad, 0 for good.
+        folds: (training rows, held-out rows) position arrays.
+        config: pipeline settings; the platform defaults when omitted.
+        progress: optional ``callback(fold_number, metrics)``.
+    """
     results = []
     for k, (train, test) in enumerate(folds, start=1):
         card = fit_scorecard(X.iloc[train], y[train], config)
         m = classification_metrics(y[test], card.predict_pd(X.iloc[test]))
         results.append({"fold": k, "auc": m["auc"], "ks": m["ks"], "gini": m["gini"], "n_train": int(len(train)),
                         "n_test": int(len(test)), "bads_test": int(y[test].sum()),
-                        "features": [fb.name for fb in card.features]})
+                        "features": [fb.name for fb in card.features], "C": card.training.get("C"),
+                        "design": card.training.get("design")})
         if progress:
             progress(k, m)
     aucs = np.array([r["auc"] for r in results])

@@ -20,7 +20,7 @@ from core.scoring.scorecard import (
     woe_is_monotone,
 )
 
-FAST = ScorecardConfig(c_grid=(1.0,))
+FAST = ScorecardConfig(c_grid=(1.0,), iv_floor=0.02)
 
 
 def synthetic(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

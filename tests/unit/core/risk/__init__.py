@@ -1,0 +1,1 @@
+"""Unit tests of the pure risk early-warning engine."""
