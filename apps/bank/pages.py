@@ -81,4 +81,12 @@ PAGES: list[PageSpec] = [
         needs_organization=True,
     ),
     # Risk early warning (issue 7): post-loan monitoring.
+    PageSpec(
+        "app_pages/risk/post_loan.py",
+        "riskui.nav.post_loan",
+        ":material/crisis_alert:",
+        "post-loan",
+        permission=Permission.applications_institution,
+        needs_organization=True,
+    ),
 ]

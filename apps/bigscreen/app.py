@@ -18,6 +18,7 @@ from apps.bigscreen.data import AnalyticsProvider, WallDataProvider
 from apps.bigscreen.kiosk import install_kiosk_guard
 from apps.bigscreen.kiosk import kiosk_token as configured_kiosk_token
 from apps.bigscreen.layout import build_layout
+from apps.bigscreen.risk_scene import RiskDataProvider, RiskViewsProvider, register_risk_callbacks
 from core.config import get_settings
 from core.i18n import normalize_locale, translate
 from core.reference import city as reference_city
@@ -30,9 +31,11 @@ def create_app(
     locale: str | None = None,
     data_provider: WallDataProvider | None = None,
     kiosk_token: str | None = None,
+    risk_provider: RiskDataProvider | None = None,
 ) -> dash.Dash:
     """A new wall app; ``locale`` is the default language (``?lang=`` overrides it per screen).
 
+    ``risk_provider`` feeds the risk scene (default: ``core.services.risk_views`` as the wall actor).
     Every request but ``healthz`` needs the kiosk token (``apps.bigscreen.kiosk``): ``kiosk_token``,
     else ``WALL_KIOSK_TOKEN`` (derived from ``SECRET_KEY`` in development and test when unset).
     """
@@ -66,6 +69,9 @@ def create_app(
         timezone=timezone,
         city=city,
         refresh_seconds=refresh_seconds,
+    )
+    register_risk_callbacks(
+        app, risk_provider if risk_provider is not None else RiskViewsProvider(), default_locale=default_locale
     )
 
     # A liveness probe that reads no data, under the same prefix as the app (DASH_URL_BASE_PATHNAME);

@@ -92,3 +92,50 @@ def message_title() -> str:
 
 def message_body() -> str:
     return "wall-message-body"
+
+
+# ------------------------------------------------------------------ the risk scene (issue 7)
+# Headline counters of the risk scene, left to right, and its three panels.
+RISK_KPI_NAMES: tuple[str, ...] = ("signals", "flagged", "red", "cases", "case_amount")
+RISK_PANEL_NAMES: tuple[str, ...] = ("colours", "tiles", "cases")
+
+
+def scene_interval() -> str:
+    """Ticks that rotate the wall between its scenes."""
+    return "wall-scene-tick"
+
+
+def risk_scene() -> str:
+    return "wall-risk-scene"
+
+
+def risk_kpi_label(name: str) -> str:
+    return f"wall-risk-kpi-{name}-label"
+
+
+def risk_kpi_value(name: str) -> str:
+    return f"wall-risk-kpi-{name}-value"
+
+
+def risk_kpi_unit(name: str) -> str:
+    return f"wall-risk-kpi-{name}-unit"
+
+
+def risk_panel_title(name: str) -> str:
+    return f"wall-risk-panel-{name}-title"
+
+
+def risk_colour_graph() -> str:
+    return "wall-risk-colour-graph"
+
+
+def risk_tile_map_graph() -> str:
+    return "wall-risk-tile-map-graph"
+
+
+def risk_cases_table() -> str:
+    return "wall-risk-cases-table"
+
+
+def risk_cases_header() -> str:
+    return "wall-risk-cases-header"

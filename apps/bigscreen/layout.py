@@ -18,6 +18,7 @@ from dash import dcc, html
 
 from apps.bigscreen import ids
 from apps.bigscreen.figures import base_layout
+from apps.bigscreen.risk_scene import scene_components
 from core.i18n import format_number, normalize_locale, translate
 
 YI = Decimal(100_000_000)
@@ -177,6 +178,7 @@ def build_layout(
                     _panel("ranking", ids.ranking_graph(), labels),
                 ],
             ),
+            *scene_components(loc),  # the risk scene (issue 7) and the scene rotation
             html.Div(
                 id=ids.message(),
                 className="wall-message",

@@ -90,4 +90,12 @@ PAGES: list[PageSpec] = [
         needs_enterprise=True,
     ),
     # Risk early warning (issue 7): the warnings that concern us.
+    PageSpec(
+        "app_pages/risk/warnings.py",
+        "riskui.nav.warnings",
+        ":material/notification_important:",
+        "warnings",
+        permission=Permission.enterprise_self,
+        needs_enterprise=True,
+    ),
 ]

@@ -74,4 +74,25 @@ PAGES: list[PageSpec] = [
         permission=Permission.oversight,
     ),
     # Risk early warning (issue 7): oversight, rule sets, large-default cases.
+    PageSpec(
+        "app_pages/risk/oversight.py",
+        "riskui.nav.oversight",
+        ":material/crisis_alert:",
+        "risk-oversight",
+        permission=Permission.oversight,
+    ),
+    PageSpec(
+        "app_pages/risk/rule_sets.py",
+        "riskui.nav.rule_sets",
+        ":material/tune:",
+        "risk-rules",
+        permission=Permission.oversight,
+    ),
+    PageSpec(
+        "app_pages/risk/cases.py",
+        "riskui.nav.cases",
+        ":material/gavel:",
+        "risk-cases",
+        permission=Permission.oversight,
+    ),
 ]

@@ -47,6 +47,7 @@ class Permission(StrEnum):
     quality_manage = "quality.manage"  # edit, enable, disable and publish data-quality rule sets; run checks
     data_import = "data.import"  # import department files and pull from department APIs (operator)
     disputes_answer = "disputes.answer"  # answer an enterprise's dispute of a record within 20 days (operator)
+    risk_manage = "risk.manage"  # edit, dry-run, publish and roll back early-warning rule sets; work large-default cases
 
 
 _ENTERPRISE = {
@@ -80,7 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.regulator_analyst: frozenset(_REGULATOR | {Permission.models_manage}),
     Role.regulator_admin: frozenset(
         _REGULATOR | {Permission.admin_users, Permission.models_manage, Permission.models_approve,
-                      Permission.quality_manage}
+                      Permission.quality_manage, Permission.risk_manage}
     ),
     Role.operator: frozenset(
         _REGULATOR | {Permission.admin_users, Permission.seed, Permission.rating_run, Permission.quality_manage,
