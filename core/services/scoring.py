@@ -13,7 +13,7 @@ batch runs (``core.services.rating_runs``):
 the latest score with its sub-indices, reasons and what would raise it, the trend, and peers. Who
 may read it: the enterprise's own users, regulators and the operator, and institution staff whose
 institution holds an active grant of the ``credit`` scope (each such read is written to the
-enterprise's data-access log, like ``read_credit_file``). Without a score row the portrait computes
+enterprise's data-access log, like ``read_credit_report``). Without a score row the portrait computes
 a live indicator assessment, so an enterprise learns which data are missing.
 """
 
