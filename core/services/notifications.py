@@ -98,6 +98,8 @@ def _mine(session: Session, actor: Actor):
         clauses.append(Notification.enterprise_id == actor.enterprise_id)
     elif is_institution_staff(actor):
         clauses.append(col(Notification.organization_id).in_(institution_descendants(session, actor.organization_id)))
+    elif actor.organization_id is not None:  # regulators and the operator: notices addressed to their office
+        clauses.append(Notification.organization_id == actor.organization_id)
     if not clauses:
         return None
     return (Notification.channel == "inbox") & or_(*clauses)
