@@ -146,6 +146,9 @@ class Prepared:
     allow_district: np.ndarray
     allow_industry: np.ndarray
     allow_scale: np.ndarray
+    deny_district: np.ndarray  # (len(vocabulary) + 1, n_products), row-gathered per enterprise
+    deny_industry: np.ndarray
+    deny_scale: np.ndarray
     min_years: np.ndarray
     friendly: np.ndarray
     min_grade: np.ndarray
@@ -162,6 +165,9 @@ def prepare_products(products: pd.DataFrame, model: ApprovalModel | None = None)
     """Encode the product side once (index = product id)."""
     districts = sorted({str(v) for lst in products["eligible_districts"] for v in (lst or [])})
     sections = sorted({str(v) for lst in products["eligible_industries"] for v in (lst or [])})
+    allow_district = _allow_table(products["eligible_districts"], districts)
+    allow_industry = _allow_table(products["eligible_industries"], sections)
+    allow_scale = _allow_table(products["eligible_scales"], list(SCALES))
     rate = pd.to_numeric(products["rate_min"], errors="coerce").astype(float)
     rate_score = 1.0 - rate.rank(pct=True, method="average").fillna(1.0).to_numpy() + 1.0 / max(len(rate), 1)
     mg = products["min_credit_grade"].map(GRADE_RANK) if "min_credit_grade" in products else None
@@ -169,9 +175,12 @@ def prepare_products(products: pd.DataFrame, model: ApprovalModel | None = None)
         products=products,
         districts=districts,
         sections=sections,
-        allow_district=_allow_table(products["eligible_districts"], districts),
-        allow_industry=_allow_table(products["eligible_industries"], sections),
-        allow_scale=_allow_table(products["eligible_scales"], list(SCALES)),
+        allow_district=allow_district,
+        allow_industry=allow_industry,
+        allow_scale=allow_scale,
+        deny_district=np.ascontiguousarray(~allow_district.T),
+        deny_industry=np.ascontiguousarray(~allow_industry.T),
+        deny_scale=np.ascontiguousarray(~allow_scale.T),
         min_years=pd.to_numeric(products["min_years_in_business"]).fillna(0).to_numpy(np.int64),
         friendly=products["first_loan_friendly"].fillna(False).astype(bool).to_numpy(),
         min_grade=(mg.fillna(-1).to_numpy(np.int64) if mg is not None else np.full(len(products), -1)),
@@ -205,17 +214,16 @@ def match_chunk(ent: pd.DataFrame, prep: Prepared, *, as_of: date, model: Approv
     """
     weights = weights or FitWeights()
     n = len(ent)
-    failed = np.zeros((n, len(prep.products)), dtype=np.uint16)
+    m = len(prep.products)
+    failed = np.zeros((n, m), dtype=np.uint16)
 
     def fail(name: str, bad: np.ndarray) -> None:
-        failed[bad] |= BIT[name]
+        # bit-or of a whole boolean plane: no boolean-mask indexing (which would build index arrays)
+        np.bitwise_or(failed, bad.astype(np.uint16) << np.uint16(CRITERIA.index(name)), out=failed)
 
-    d = _codes(ent["district_code"], prep.districts)
-    fail("district", ~prep.allow_district[:, d].T)
-    s = _codes(ent["industry_section"], prep.sections)
-    fail("industry", ~prep.allow_industry[:, s].T)
-    sc = _codes(ent["scale"].astype(str), list(SCALES))
-    fail("scale", ~prep.allow_scale[:, sc].T)
+    fail("district", prep.deny_district[_codes(ent["district_code"], prep.districts)])
+    fail("industry", prep.deny_industry[_codes(ent["industry_section"], prep.sections)])
+    fail("scale", prep.deny_scale[_codes(ent["scale"].astype(str), list(SCALES))])
     years = years_between(ent["founded_on"], as_of)
     fail("years_in_business", years[:, None] < prep.min_years[None, :])
     had = ent["has_had_loan"].fillna(False).astype(bool).to_numpy()
@@ -224,27 +232,34 @@ def match_chunk(ent: pd.DataFrame, prep: Prepared, *, as_of: date, model: Approv
     fail("grade", (prep.min_grade[None, :] >= 0) & (g[:, None] < prep.min_grade[None, :]))
     amount = pd.to_numeric(ent["amount"], errors="coerce").to_numpy(float) if "amount" in ent else np.full(n, np.nan)
     has_amount = ~np.isnan(amount)
-    fail("amount", has_amount[:, None] & ((amount[:, None] < prep.amount_min) | (amount[:, None] > prep.amount_max)))
+    if has_amount.any():
+        fail("amount", has_amount[:, None] & ((amount[:, None] < prep.amount_min) | (amount[:, None] > prep.amount_max)))
     term = pd.to_numeric(ent["term_months"], errors="coerce").to_numpy(float) if "term_months" in ent else np.full(n, np.nan)
     has_term = ~np.isnan(term)
-    fail("term", has_term[:, None] & ((term[:, None] < prep.term_min) | (term[:, None] > prep.term_max)))
+    if has_term.any():
+        fail("term", has_term[:, None] & ((term[:, None] < prep.term_min) | (term[:, None] > prep.term_max)))
     if "accepts_collateral" in ent:
         can = ent["accepts_collateral"].fillna(False).astype(bool).to_numpy()
         fail("collateral", ~can[:, None] & prep.collateral[None, :])
 
-    # fit score
-    ratio = np.where(has_amount[:, None], amount[:, None] / prep.amount_max[None, :], 0.5)
+    # fit score, in float32 (ample for a ranking; half the memory traffic of float64)
+    f32 = np.float32
+    if has_amount.any():
+        ratio = np.where(has_amount[:, None], amount[:, None] / prep.amount_max[None, :], 0.5).astype(f32)
+    else:
+        ratio = np.full((1, m), 0.5, dtype=f32)  # broadcast: no need to build an n × m plane
     if model is not None:
-        logit = model.enterprise_logit(ent, as_of)[:, None] + prep.product_logit[None, :] + model.coef_ratio * np.log1p(
-            np.clip(ratio, 0, 5))
+        logit = (model.enterprise_logit(ent, as_of).astype(f32)[:, None] + prep.product_logit.astype(f32)[None, :]
+                 + f32(model.coef_ratio) * np.log1p(np.clip(ratio, 0, 5)))
         p = 1.0 / (1.0 + np.exp(-logit))
     else:
-        p = np.full(failed.shape, 0.5)
-    amount_fit = np.where(has_amount[:, None], 1.0 - np.abs(ratio - 0.5), 0.5)  # centred in the range fits best
-    room = np.where(prep.min_grade[None, :] >= 0, np.clip((g[:, None] - prep.min_grade[None, :]) / 8.0, 0, 1), 0.5)
-    fit = (weights.approval * p + weights.rate * prep.rate_score[None, :] + weights.amount * amount_fit
-           + weights.grade * room)
-    fit = np.where(failed == 0, fit, np.nan)
+        p = np.full((n, m), 0.5, dtype=f32)
+    amount_fit = (1.0 - np.abs(ratio - 0.5)).astype(f32) if has_amount.any() else f32(0.5)
+    room = np.where(prep.min_grade[None, :] >= 0,
+                    np.clip((g[:, None] - prep.min_grade[None, :]) / 8.0, 0, 1), 0.5).astype(f32)
+    fit = (f32(weights.approval) * p + f32(weights.rate) * prep.rate_score.astype(f32)[None, :]
+           + f32(weights.amount) * amount_fit + f32(weights.grade) * room)
+    fit[failed != 0] = np.nan
     return ChunkResult(ent.index.to_numpy(), failed, fit, p)
 
 
