@@ -7,6 +7,9 @@ PIP := $(VENV)/bin/pip
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Two workers (the standard machine has 2 cores); a test file stays on one worker so module fixtures
+# (served apps, seeded worlds) are built once; the slowest tests are listed at the end.
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=30
 
 .PHONY: run test venv install install-dev system-deps lint migrate seed seed-large bench clean
 
