@@ -6,6 +6,10 @@ Usage (from the repository root)::
     .venv/bin/python scripts/seed_demo.py --database-url postgresql://postgres@127.0.0.1/jinfu --scale large
     .venv/bin/python scripts/seed_demo.py --force --json
 
+After the data load it trains, approves and runs the first rating (skip with ``--no-rating``) and then
+publishes the shipped early-warning rule set and runs it once, so the post-loan queues hold signals
+(skip with ``--no-risk``; ``--no-rating`` skips both).
+
 It applies the Alembic migrations first, then seeds. A database that already holds the demo data is
 left untouched unless ``--force`` is given. Bad input ends with one line on stderr and exit code 2.
 """
@@ -49,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--no-rating", action="store_true",
-                        help="skip the first rating (train, approve as the system and rate once)")
+                        help="skip the first rating (train, approve as the system and rate once); implies --no-risk")
+    parser.add_argument("--no-risk", action="store_true",
+                        help="skip the first early-warning run (publish the shipped rule set and run it once)")
     return parser
 
 
@@ -80,6 +86,25 @@ def _bootstrap_rating(url: str) -> dict:
         return {"error": exc.message("en")}
 
 
+def _bootstrap_risk() -> dict:
+    """Publish the shipped early-warning rule set and run it once, after the first rating (same database)."""
+    import contextlib
+
+    from core.auth.actor import SYSTEM_ACTOR
+    from core.errors import JinfuError
+    from core.seed import DEFAULT_AS_OF
+    from core.services.risk import bootstrap_demo_risk
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            report = bootstrap_demo_risk(actor=SYSTEM_ACTOR, as_of=DEFAULT_AS_OF).as_dict()
+    except JinfuError as exc:  # the data load and the rating stand; say why the risk run did not
+        return {"error": exc.message("en")}
+    report.pop("rules", None)  # per-rule rows belong to the run's own report, not the seed summary
+    report.pop("enterprise_ids", None)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     url = normalise_url(args.database_url or get_settings().database_url)
@@ -99,9 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     rating = None
     if not report.skipped and not args.no_rating:
         rating = _bootstrap_rating(url)
+    risk = None
+    if rating is not None and "error" not in rating and not args.no_risk:
+        risk = _bootstrap_risk()  # signals come from rules over the rated data (the rating drop rules)
     peak = _peak_rss_mb()
     if args.json:
         extra = {"rating": rating} if rating is not None else {}
+        if risk is not None:
+            extra["risk"] = risk
         print(json.dumps({**report.as_dict(), **extra, "peak_rss_mb": round(peak, 1)}, ensure_ascii=False))
         return 0
     if report.skipped:
@@ -116,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     if rating is not None:
         print(f"Rated {rating.get('rated', 0):,} enterprises ({rating.get('insufficient', 0):,} with insufficient "
               f"data) in {rating.get('seconds', 0):.1f} s" if "error" not in rating else f"Rating skipped: {rating['error']}")
+    if risk is not None:
+        print(f"Early warning: {risk.get('raised', 0):,} signals on {risk.get('enterprises', 0):,} enterprises "
+              f"(rule set v{risk.get('set_version', 0)}) in {risk.get('seconds', 0):.1f} s"
+              if "error" not in risk else f"Early warning skipped: {risk['error']}")
     return 0
 
 

@@ -249,6 +249,16 @@ def _last_two(df: pd.DataFrame, time_col: str, value_col: str) -> pd.DataFrame:
     return out
 
 
+def _notches(g: pd.DataFrame, order: tuple[str, ...] | list[str]) -> pd.Series:
+    """How many notches ``latest`` lies below ``previous`` on ``order`` (best first), as float.
+
+    The ranks are cast explicitly: on an empty frame pandas 3 keeps the text dtype through ``map``,
+    and subtracting two text columns raises.
+    """
+    rank = {x: i for i, x in enumerate(order)}
+    return g["latest"].map(rank).astype("float64") - g["previous"].map(rank).astype("float64")
+
+
 def _grades(ctx: PointInTime) -> pd.DataFrame:
     ev = ctx.events("tax_grade")
     return _last_two(ev[ev["text"].isin(TAX_GRADES)], "period", "text")
@@ -256,9 +266,7 @@ def _grades(ctx: PointInTime) -> pd.DataFrame:
 
 def eval_tax_grade_drop(ctx: PointInTime, spec: RiskRuleSpec) -> pd.DataFrame:
     g = _grades(ctx).dropna(subset=["previous"])
-    rank = {x: i for i, x in enumerate(TAX_GRADES)}
-    notches = g["latest"].map(rank) - g["previous"].map(rank)
-    g = g[notches >= int(spec.params["min_notches"])]
+    g = g[_notches(g, TAX_GRADES) >= int(spec.params["min_notches"])]
     year = g["at"].dt.year.astype(str)
     detail = pd.DataFrame({"year": year.to_numpy(), "previous": g["previous"].to_numpy(), "grade": g["latest"].to_numpy()})
     fact = ("tax_grade|" + year + "|" + g["previous"] + ">" + g["latest"]).to_numpy()
@@ -366,8 +374,7 @@ def eval_score_drop(ctx: PointInTime, spec: RiskRuleSpec) -> pd.DataFrame:
 def eval_rating_grade_drop(ctx: PointInTime, spec: RiskRuleSpec) -> pd.DataFrame:
     sc = ctx.scores
     g = _last_two(sc[sc["grade"].isin(GRADE_ORDER)], "as_of", "grade").dropna(subset=["previous"])
-    rank = {x: i for i, x in enumerate(GRADE_ORDER)}
-    g = g[(g["latest"].map(rank) - g["previous"].map(rank)) >= int(spec.params["min_notches"])]
+    g = g[_notches(g, GRADE_ORDER) >= int(spec.params["min_notches"])]
     detail = pd.DataFrame({"previous": g["previous"].to_numpy(), "grade": g["latest"].to_numpy(),
                            "date": as_date_str(g["at"]).to_numpy()})
     fact = ("grade|" + as_date_str(g["at"]) + "|" + g["previous"] + ">" + g["latest"]).to_numpy()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidError
+from core.i18n import normalize_locale
 from core.risk.rule_types import RULE_TYPES, RuleType
 
 __all__ = ["CATEGORIES", "RULE_TYPES", "RiskRuleSet", "RiskRuleSetError", "RiskRuleSpec", "RuleType",
@@ -85,7 +86,8 @@ class RiskRuleSetError(InvalidError):
 
     def message(self, locale: str | None = None) -> str:
         head = super().message(locale)
-        return head + " " + "；".join(p.message(locale) for p in self.problems) if self.problems else head
+        joiner = "; " if normalize_locale(locale) == "en" else "；"
+        return head + " " + joiner.join(p.message(locale) for p in self.problems) if self.problems else head
 
     def messages(self, locale: str | None = None) -> dict[str, str]:
         return {p.field or "_": p.message(locale) for p in self.problems}
@@ -94,8 +96,19 @@ class RiskRuleSetError(InvalidError):
         return "; ".join(f"{p.field}: {p.key} {p.params}" for p in self.problems)
 
 
+def _bound(v: Any) -> Any:
+    """A range bound or value as a reader expects it (``1e12`` as ``1000000000000``, ``5.0`` as ``5``)."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
 def _problem(kind: str, code: str, where: str | None = None, **params: Any) -> InvalidError:
     fld = f"{code}.{where}" if where else code
+    if kind == "param_range":
+        params = {k: _bound(v) for k, v in params.items()}
+        if params.get("max") is None:  # an open range: "at least min"
+            kind = "param_min"
     return InvalidError(f"risk.rule.error.{kind}", field=fld, code=code, param=where or "", **params)
 
 

@@ -84,6 +84,11 @@ class RiskRuleInvalidError(InvalidError):
 
     key = "risk.svc.error.rule_invalid"
 
+    def __init__(self, problem: str | None = None, *, field: str | None = None, **params: Any) -> None:
+        # ``problem`` picks the message (``risk.svc.error.rule_<problem>``); each names the rule code and
+        # the field, and a range names its bounds, so the page shows it in the user's language as is.
+        super().__init__(f"risk.svc.error.rule_{problem}" if problem else None, field=field, **params)
+
 
 class RiskUnknownRuleError(InvalidError):
     key = "risk.svc.error.unknown_rule"
@@ -277,18 +282,18 @@ def _edit(spec, change: Mapping[str, Any]):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
-                raise RiskRuleInvalidError(field="params", detail=f"{spec.code}: not JSON ({exc.msg})") from exc
+                raise RiskRuleInvalidError("params_json", field="params", code=spec.code, reason=exc.msg) from exc
         if not isinstance(value, Mapping):
-            raise RiskRuleInvalidError(field="params", detail=f"{spec.code}: params must be a JSON object")
+            raise RiskRuleInvalidError("params_object", field="params", code=spec.code)
         fields["params"] = {**dict(spec.params), **dict(value)}
     if "level" in change:
         level = change["level"]
         if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 8:
-            raise RiskRuleInvalidError(field="level", detail=f"{spec.code}: level must be an integer 1–8")
+            raise RiskRuleInvalidError("level_range", field="level", code=spec.code, value=level, min=1, max=8)
         fields["level"] = int(level)
     if "enabled" in change:
         if not isinstance(change["enabled"], bool):
-            raise RiskRuleInvalidError(field="enabled", detail=f"{spec.code}: enabled must be true or false")
+            raise RiskRuleInvalidError("enabled_type", field="enabled", code=spec.code, value=change["enabled"])
         fields["enabled"] = change["enabled"]
     return dataclasses.replace(spec, **fields)
 
