@@ -96,6 +96,8 @@ def test_bank_officer_with_totp_sees_only_own_institutions_products(signed_in, s
     org_name, own, others = _products(e2e_database, subject)
     page = signed_in("bank", subject).page
     main = page.locator('[data-testid="stMain"]')
+    main.locator("h1").first.wait_for(state="visible")  # the landing page is the workbench
+    page.goto(served_apps["bank"] + "products", wait_until="domcontentloaded")
     main.locator('[data-testid="stDataFrame"]').first.wait_for(state="visible")
     assert org_name in main.inner_text()
     with page.expect_download() as download:
