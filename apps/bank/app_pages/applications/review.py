@@ -22,7 +22,7 @@ from apps.common.i18n import current_locale, num, t, wan
 from apps.common.widgets import Kpi, kpi_cards, show_error
 from core.auth import Permission
 from core.errors import JinfuError, StaleVersionError, ValidationErrors
-from core.services import application_detail, applications, documents, enhancement, review
+from core.services import application_detail, applications, directory, documents, enhancement, review
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FLASH = "bank_review_flash"
@@ -78,7 +78,9 @@ stage = st.segmented_control(
     t("review.stage"), options=list(STAGES), format_func=lambda s: t(f"review.stage.{s}"), default="todo",
     required=True, key="bank_review_stage",
 )
-queue = applications.list_applications(actor=actor, institution_id=actor.organization_id,
+# Products (and so applications) belong to head offices: branch staff work their whole family's applications.
+home = directory.get_organization(actor=actor, organization_id=actor.organization_id)
+queue = applications.list_applications(actor=actor, institution_id=home.parent_id or home.id,
                                        status=STAGES[stage or "todo"], limit=500)
 labels = {
     int(r.id): f"#{r.id} · {r.enterprise_name} · {wan(r.amount_requested)} · {status_label(r.status)}"

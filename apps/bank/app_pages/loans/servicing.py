@@ -21,7 +21,7 @@ from apps.common.widgets import Kpi, data_table, kpi_cards, show_error
 from core.errors import JinfuError, StaleVersionError, ValidationErrors
 from core.lending.schedule import FREQUENCIES, METHODS
 from core.lending.workdays import SHANGHAI
-from core.services import first_loan, loan_reads, loans
+from core.services import directory, first_loan, loan_reads, loans
 
 PREFIX = "bank_loans_"
 FLASH = PREFIX + "flash"
@@ -51,6 +51,9 @@ actor = institution_header("loans.svc.title", "loans.svc.caption")
 if FLASH in st.session_state:
     st.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
 today = datetime.now(SHANGHAI).date()
+# Products (and so applications and loans) belong to head offices: branch staff service their whole family's.
+home = directory.get_organization(actor=actor, organization_id=actor.organization_id)
+family_id = home.parent_id or home.id
 
 disburse_tab, repay_tab, portfolio_tab, first_tab = st.tabs(
     [t("loans.svc.tab.disburse"), t("loans.svc.tab.repay"), t("loans.svc.tab.portfolio"), t("loans.svc.tab.first")]
@@ -58,7 +61,7 @@ disburse_tab, repay_tab, portfolio_tab, first_tab = st.tabs(
 
 # -- contract and disbursement ----------------------------------------------------------------------
 with disburse_tab:
-    queue = loan_reads.servicing_queue(actor=actor, institution_id=actor.organization_id)
+    queue = loan_reads.servicing_queue(actor=actor, institution_id=family_id)
     if queue.empty:
         st.info(t("loans.svc.queue_empty"), icon=":material/inbox:")
     else:
@@ -130,7 +133,7 @@ with disburse_tab:
 
 # -- repayments -------------------------------------------------------------------------------------
 with repay_tab:
-    book = loan_reads.servicing_loans(actor=actor, institution_id=actor.organization_id,
+    book = loan_reads.servicing_loans(actor=actor, institution_id=family_id,
                                       status=["active", "overdue", "defaulted"], limit=500)
     if book.empty:
         st.info(t("loans.svc.no_loans"), icon=":material/inbox:")
