@@ -326,7 +326,8 @@ def test_need_application_loan_and_ledger_end_to_end(as_user, served_apps, db):
         bank.locator(".st-key-bank_loans_loan input").first.wait_for(state="visible")
         if f"#{loan['id']} " not in _shown(bank, "bank_loans_loan"):  # the newest loan comes first
             _pick(bank, "bank_loans_loan", f"#{loan['id']} ")
-        bank.get_by_role("button", name="登记还款").locator("visible=true").first.click()  # the next installment
+        # the loan page reruns over the whole family's book: give a loaded machine time to enable the button
+        bank.get_by_role("button", name="登记还款").locator("visible=true").first.click(timeout=120_000)
         repayment = _wait(lambda: db.one("SELECT * FROM repayment WHERE loan_id = :l", l=loan["id"]),
                           "the recorded repayment")
         assert float(repayment["amount"]) > 0
