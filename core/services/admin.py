@@ -568,6 +568,12 @@ def change_user_roles(
         NotFoundError: no such user.
     """
     s = uow.session
+    # Take the row's write lock before reading it: on PostgreSQL the row lock, on SQLite the database's
+    # write lock (a no-op UPDATE as the transaction's first statement). A concurrent edit then waits
+    # for this one to commit and reads the roles it left, so the expected-roles check refuses it.
+    s.exec(
+        update(User).where(User.id == user_id).values(roles=User.roles).execution_options(synchronize_session=False)
+    )
     user = _load_user(s, user_id, for_update=True)
     stored = s.exec(select(cast(User.roles, String)).where(User.id == user.id)).one()
     if sorted(set(user.roles or [])) != sorted({str(r) for r in expected_roles or []}):
