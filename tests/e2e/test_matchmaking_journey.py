@@ -326,8 +326,18 @@ def test_need_application_loan_and_ledger_end_to_end(as_user, served_apps, db):
         bank.locator(".st-key-bank_loans_loan input").first.wait_for(state="visible")
         if f"#{loan['id']} " not in _shown(bank, "bank_loans_loan"):  # the newest loan comes first
             _pick(bank, "bank_loans_loan", f"#{loan['id']} ")
-        # the loan page reruns over the whole family's book: give a loaded machine time to enable the button
-        bank.get_by_role("button", name="登记还款").locator("visible=true").first.click(timeout=120_000)
+        # Picking the loan reruns the page, which may show the first tab again: keep the repayments tab open
+        # until its form's button is visible (a loaded machine reruns slowly), then press it.
+        record = bank.get_by_role("button", name="登记还款").locator("visible=true").first
+
+        def _repay_form_shown() -> bool:
+            if not record.is_visible():
+                repay_tab.click()
+                bank.wait_for_timeout(500)
+            return record.is_visible()
+
+        _wait(_repay_form_shown, "the repayment form", 120)
+        record.click(timeout=60_000)
         repayment = _wait(lambda: db.one("SELECT * FROM repayment WHERE loan_id = :l", l=loan["id"]),
                           "the recorded repayment")
         assert float(repayment["amount"]) > 0
@@ -345,6 +355,8 @@ def test_need_application_loan_and_ledger_end_to_end(as_user, served_apps, db):
             card.wait_for(state="visible")
             if card.locator("details[open]").count() == 0:
                 card.locator("summary").first.click()
+            # the expander's body renders after the click: wait for its first step before reading it all
+            _wait(lambda c=card: "已提交" in c.inner_text(), "the opened timeline", 20)
             timeline = card.inner_text()
             for step in ("已提交", "已受理", "尽职调查", "已批准", "已签约", "已放款", "还款中"):
                 assert step in timeline, (step, timeline)
