@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.auth import SYSTEM_ACTOR  # noqa: E402
 from core.errors import JinfuError  # noqa: E402
-from core.services.needs import sweep_leads  # noqa: E402
+from core.services.lead_sweep import sweep_leads  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

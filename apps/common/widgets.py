@@ -23,6 +23,9 @@ from core.services import directory
 log = logging.getLogger("jinfu.apps")
 
 EXCEL_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PLACEHOLDER = "—"  # what a table shows in an empty cell (the grid's default is the text "None")
+# Text a str() of a missing value leaves behind; a table shows it as an empty cell too.
+MISSING_TEXT = frozenset({"None", "nan", "NaN", "NaT", "<NA>"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,28 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode("utf-8-sig")
 
 
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return value != value
+    return isinstance(value, str) and value in MISSING_TEXT
+
+
+def table_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame a table shows and exports: every missing value of a text (object) column — None, NaN,
+    NaT, pd.NA or their leftover text such as ``"None"`` — becomes None; other columns keep their NaN/NaT.
+
+    The grid draws every missing value as :data:`PLACEHOLDER`; CSV and Excel files get an empty cell.
+    """
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+            out[name] = column.astype(object).where(~column.map(_is_missing).astype(bool), None)
+    return out
+
+
 def data_table(
     frame: pd.DataFrame,
     filename: str,
@@ -78,12 +103,16 @@ def data_table(
     key: str | None = None,
     height: int | str = "auto",
 ) -> None:
-    """A full-width table with CSV and Excel download buttons (files built only when clicked)."""
+    """A full-width table with CSV and Excel download buttons (files built only when clicked).
+
+    Empty cells show :data:`PLACEHOLDER`, never the text "None"; in the files they are empty.
+    """
     if frame.empty:
         st.info(t("common.no_data"))
         return
-    st.dataframe(frame, hide_index=True, column_config=column_config, width="stretch", height=height, key=key)
-    snapshot = frame.copy()
+    snapshot = table_frame(frame)
+    st.dataframe(snapshot, hide_index=True, column_config=column_config, width="stretch", height=height, key=key,
+                 placeholder=PLACEHOLDER)
     with st.container(horizontal=True, gap="small"):
         st.caption(t("common.rows", count=len(frame)))
         st.download_button(

@@ -6,6 +6,16 @@ from apps.common.navigation import PageSpec
 from core.auth import Permission
 
 PAGES: list[PageSpec] = [
+    # Home (issue 6): what to do next, recommended products, needs, applications and due dates.
+    PageSpec(
+        "app_pages/home/home.py",
+        "home.nav.home",
+        ":material/home:",
+        "home",
+        permission=Permission.enterprise_self,
+        needs_enterprise=True,
+        default=True,
+    ),
     PageSpec(
         "app_pages/profile/overview.py",
         "ent.nav.profile",
@@ -13,7 +23,6 @@ PAGES: list[PageSpec] = [
         "profile",
         permission=Permission.enterprise_self,
         needs_enterprise=True,
-        default=True,
     ),
     PageSpec(
         "app_pages/products/for_me.py",

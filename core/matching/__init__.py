@@ -1,7 +1,9 @@
-"""Matching engine (pure): which products suit an enterprise, and why not when they do not.
+"""Matching engines (pure): which products suit an enterprise, why not when they do not, and how well.
 
-Only the hard-eligibility filter exists so far (``core.matching.eligibility``); ranking and
-need-to-product dispatch grow here later. No database, no clock: callers pass ``as_of``.
+``core.matching.eligibility`` is the plain hard-eligibility filter; ``core.matching.engine`` the
+all-pairs engine (every enterprise or need × every product, vectorized, with the fit ranking and the
+approval model); ``core.matching.single`` its one-enterprise path over the same arrays. No database,
+no clock: callers pass ``as_of``.
 """
 
 from core.matching.eligibility import CRITERIA, EnterpriseFacts, evaluate_eligibility, years_in_business

@@ -132,6 +132,26 @@ class ApprovalModel:
             out += w * terms[name].to_numpy()
         return out
 
+    def enterprise_logit_one(self, *, grade: int, has_had_loan: bool, years: int, scale: str) -> float:
+        """:meth:`enterprise_logit` for one enterprise from plain values, bit for bit the same float64.
+
+        ``grade`` is the rank (−1 unrated), ``years`` full years in business. The terms and the order
+        they are summed in mirror :meth:`enterprise_terms`, so the one-enterprise path ranks exactly
+        like the all-pairs one.
+        """
+        terms = {
+            "grade": grade / 8.0 if grade >= 0 else 0.0,
+            "unrated": float(grade < 0),
+            "first_loan": float(not has_had_loan),
+            "years": min(years, 20) / 20.0,
+        }
+        for s in SCALES[:-1]:
+            terms[f"scale_{s}"] = float(scale == s)
+        out = self.intercept
+        for name, w in self.coef_enterprise.items():
+            out = out + w * terms[name]
+        return float(out)
+
     def product_logit(self, products: pd.DataFrame) -> np.ndarray:
         return products["institution_id"].map(self.coef_institution).fillna(0.0).to_numpy(float)
 
@@ -159,6 +179,9 @@ class Prepared:
     term_max: np.ndarray
     rate_score: np.ndarray  # 1 = the cheapest product, 0 = the dearest
     product_logit: np.ndarray
+    district_index: dict[str, int] = field(default_factory=dict)  # value → code (row of the deny tables)
+    section_index: dict[str, int] = field(default_factory=dict)
+    rate_min: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float, NaN when unknown
 
 
 def prepare_products(products: pd.DataFrame, model: ApprovalModel | None = None) -> Prepared:
@@ -192,6 +215,9 @@ def prepare_products(products: pd.DataFrame, model: ApprovalModel | None = None)
         term_max=pd.to_numeric(products["term_max_months"]).to_numpy(np.int64),
         rate_score=np.clip(rate_score, 0.0, 1.0),
         product_logit=(model.product_logit(products) if model else np.zeros(len(products))),
+        district_index={v: i for i, v in enumerate(districts)},
+        section_index={v: i for i, v in enumerate(sections)},
+        rate_min=rate.to_numpy(float),
     )
 
 
@@ -205,6 +231,49 @@ class ChunkResult:
     p_approval: np.ndarray
 
 
+@dataclass(frozen=True)
+class EnterpriseArrays:
+    """Enterprises (or needs) encoded for the engine: plain arrays, one entry per row.
+
+    Built from a frame by :func:`encode_enterprises` (many rows) or from one row's plain values by
+    :func:`core.matching.single.encode_one`; :func:`match_encoded` scores either the same way.
+    """
+
+    ids: np.ndarray
+    district: np.ndarray  # int64 code into ``Prepared.districts``; −1 = listed by no product
+    industry: np.ndarray  # int64 code into ``Prepared.sections``; −1 likewise
+    scale: np.ndarray  # int64 code into SCALES; −1 unknown
+    years: np.ndarray  # int64 full years in business at ``as_of``
+    had_loan: np.ndarray  # bool
+    grade: np.ndarray  # int64 rank (AAA = 8 … C = 0), −1 unrated
+    amount: np.ndarray  # float64 yuan asked for; NaN = no need (amount not checked)
+    term: np.ndarray  # float64 months asked for; NaN = not checked
+    accepts_collateral: np.ndarray | None  # bool; None = collateral not checked (no need)
+    logit: np.ndarray | None  # float64 enterprise part of the approval logit; None without a model
+
+
+def encode_enterprises(ent: pd.DataFrame, prep: Prepared, *, as_of: date,
+                       model: ApprovalModel | None = None) -> EnterpriseArrays:
+    """Encode a frame of enterprises (the columns :func:`match_chunk` reads) against ``prep``."""
+    n = len(ent)
+    amount = pd.to_numeric(ent["amount"], errors="coerce").to_numpy(float) if "amount" in ent else np.full(n, np.nan)
+    term = pd.to_numeric(ent["term_months"], errors="coerce").to_numpy(float) if "term_months" in ent else np.full(n, np.nan)
+    return EnterpriseArrays(
+        ids=ent.index.to_numpy(),
+        district=_codes(ent["district_code"], prep.districts),
+        industry=_codes(ent["industry_section"], prep.sections),
+        scale=_codes(ent["scale"].astype(str), list(SCALES)),
+        years=years_between(ent["founded_on"], as_of),
+        had_loan=ent["has_had_loan"].fillna(False).astype(bool).to_numpy(),
+        grade=grade_rank(ent["grade"]) if "grade" in ent else np.full(n, -1),
+        amount=amount,
+        term=term,
+        accepts_collateral=(ent["accepts_collateral"].fillna(False).astype(bool).to_numpy()
+                            if "accepts_collateral" in ent else None),
+        logit=model.enterprise_logit(ent, as_of) if model is not None else None,
+    )
+
+
 def match_chunk(ent: pd.DataFrame, prep: Prepared, *, as_of: date, model: ApprovalModel | None = None,
                 weights: FitWeights | None = None) -> ChunkResult:
     """Evaluate ``ent`` (index = enterprise or need id) against every prepared product.
@@ -212,34 +281,44 @@ def match_chunk(ent: pd.DataFrame, prep: Prepared, *, as_of: date, model: Approv
     ``ent`` columns: district_code, industry_section, scale, founded_on, has_had_loan, grade (may be
     None), and optionally amount and term_months (a need) and accepts_collateral.
     """
+    return match_encoded(encode_enterprises(ent, prep, as_of=as_of, model=model), prep, model=model,
+                         weights=weights)
+
+
+def match_encoded(enc: EnterpriseArrays, prep: Prepared, *, model: ApprovalModel | None = None,
+                  weights: FitWeights | None = None) -> ChunkResult:
+    """Failure masks and fit scores of encoded enterprises against every prepared product.
+
+    ``model`` must be the one ``enc`` was encoded with (its enterprise logit is in ``enc.logit``).
+    """
     weights = weights or FitWeights()
-    n = len(ent)
-    m = len(prep.products)
+    n = len(enc.ids)
+    m = len(prep.min_years)
     failed = np.zeros((n, m), dtype=np.uint16)
 
     def fail(name: str, bad: np.ndarray) -> None:
         # bit-or of a whole boolean plane: no boolean-mask indexing (which would build index arrays)
         np.bitwise_or(failed, bad.astype(np.uint16) << np.uint16(CRITERIA.index(name)), out=failed)
 
-    fail("district", prep.deny_district[_codes(ent["district_code"], prep.districts)])
-    fail("industry", prep.deny_industry[_codes(ent["industry_section"], prep.sections)])
-    fail("scale", prep.deny_scale[_codes(ent["scale"].astype(str), list(SCALES))])
-    years = years_between(ent["founded_on"], as_of)
+    fail("district", prep.deny_district[enc.district])
+    fail("industry", prep.deny_industry[enc.industry])
+    fail("scale", prep.deny_scale[enc.scale])
+    years = enc.years
     fail("years_in_business", years[:, None] < prep.min_years[None, :])
-    had = ent["has_had_loan"].fillna(False).astype(bool).to_numpy()
+    had = enc.had_loan
     fail("first_loan", ~had[:, None] & ~prep.friendly[None, :])
-    g = grade_rank(ent["grade"]) if "grade" in ent else np.full(n, -1)
+    g = enc.grade
     fail("grade", (prep.min_grade[None, :] >= 0) & (g[:, None] < prep.min_grade[None, :]))
-    amount = pd.to_numeric(ent["amount"], errors="coerce").to_numpy(float) if "amount" in ent else np.full(n, np.nan)
+    amount = enc.amount
     has_amount = ~np.isnan(amount)
     if has_amount.any():
         fail("amount", has_amount[:, None] & ((amount[:, None] < prep.amount_min) | (amount[:, None] > prep.amount_max)))
-    term = pd.to_numeric(ent["term_months"], errors="coerce").to_numpy(float) if "term_months" in ent else np.full(n, np.nan)
+    term = enc.term
     has_term = ~np.isnan(term)
     if has_term.any():
         fail("term", has_term[:, None] & ((term[:, None] < prep.term_min) | (term[:, None] > prep.term_max)))
-    if "accepts_collateral" in ent:
-        can = ent["accepts_collateral"].fillna(False).astype(bool).to_numpy()
+    if enc.accepts_collateral is not None:
+        can = enc.accepts_collateral
         fail("collateral", ~can[:, None] & prep.collateral[None, :])
 
     # fit score, in float32 (ample for a ranking; half the memory traffic of float64)
@@ -249,18 +328,22 @@ def match_chunk(ent: pd.DataFrame, prep: Prepared, *, as_of: date, model: Approv
     else:
         ratio = np.full((1, m), 0.5, dtype=f32)  # broadcast: no need to build an n × m plane
     if model is not None:
-        logit = (model.enterprise_logit(ent, as_of).astype(f32)[:, None] + prep.product_logit.astype(f32)[None, :]
+        if enc.logit is None:
+            raise ValueError("enterprises were encoded without the approval model")
+        logit = (enc.logit.astype(f32)[:, None] + prep.product_logit.astype(f32)[None, :]
                  + f32(model.coef_ratio) * np.log1p(np.clip(ratio, 0, 5)))
         p = 1.0 / (1.0 + np.exp(-logit))
     else:
         p = np.full((n, m), 0.5, dtype=f32)
-    amount_fit = (1.0 - np.abs(ratio - 0.5)).astype(f32) if has_amount.any() else f32(0.5)
+    # a row without an amount scores 0.5 whether or not other rows of the chunk have one
+    amount_fit = (np.where(has_amount[:, None], 1.0 - np.abs(ratio - 0.5), 0.5).astype(f32)
+                  if has_amount.any() else f32(0.5))
     room = np.where(prep.min_grade[None, :] >= 0,
                     np.clip((g[:, None] - prep.min_grade[None, :]) / 8.0, 0, 1), 0.5).astype(f32)
     fit = (f32(weights.approval) * p + f32(weights.rate) * prep.rate_score.astype(f32)[None, :]
            + f32(weights.amount) * amount_fit + f32(weights.grade) * room)
     fit[failed != 0] = np.nan
-    return ChunkResult(ent.index.to_numpy(), failed, fit, p)
+    return ChunkResult(enc.ids, failed, fit, p)
 
 
 def top_k(fit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,8 @@
 (:meth:`static_frames`: institutions, regulators, operator, their users, products) and then one dict
 per chunk of enterprises (:meth:`enterprise_chunks`: enterprises, shareholdings, government records,
 financial statements, needs, applications and their events, loans, repayment installments, and in
-the first chunk the enterprise organizations and users). Keys are table names; a key starting with
+the first chunk the enterprise organizations and users; :func:`iter_frames` adds the needs' leads and
+the hall's appointments from :mod:`core.seed.matchmaking`). Keys are table names; a key starting with
 ``_`` is ground truth for tests and is never written. Ids are assigned here, so foreign keys hold.
 
 Encodings in the frames: money columns are ``int64`` **cents** (see :data:`MONEY_COLUMNS`);
@@ -31,6 +32,7 @@ from core.models.types import ApplicationStatus
 from core.reference import districts as reference_districts
 from core.reference import industries as reference_industries
 from core.seed import catalog
+from core.seed.matchmaking import Matchmaking
 from core.validators import CREDIT_CODE_CHARSET, CREDIT_CODE_WEIGHTS
 
 DEFAULT_AS_OF = date(2026, 10, 31)
@@ -55,8 +57,8 @@ MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
 # Tables in foreign-key order (what a loader inserts first comes first).
 TABLE_ORDER = [
     "enterprise", "organization", "user_account", "product", "shareholding", "gov_record",
-    "financial_statement", "financing_need", "application", "application_event", "loan",
-    "repayment_installment", "consent_grant",
+    "financial_statement", "financing_need", "lead", "application", "application_event", "loan",
+    "repayment_installment", "consent_grant", "appointment",
 ]
 # An open application implies the enterprise's consent for its institution to read its file
 # (core.services.consent: every scope, one year past the last transition; closed ones end it).
@@ -1314,10 +1316,14 @@ def iter_frames(
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """The static frames, then one dict per enterprise chunk (bounded memory for large scales)."""
     gen = DemoGenerator(scale, seed, n_enterprises=n_enterprises, as_of=as_of)
-    yield gen.static_frames()
-    for chunk in gen.enterprise_chunks():
-        fill_enterprise_actors(chunk, getattr(gen, "_pending_actor_fill", {}))
+    static = gen.static_frames()
+    yield static
+    matchmaking = Matchmaking(gen, static)  # leads and hall appointments
+    for k, chunk in enumerate(gen.enterprise_chunks()):
+        admin_of = getattr(gen, "_pending_actor_fill", {})
+        fill_enterprise_actors(chunk, admin_of)
         gen._pending_actor_fill = {}
+        matchmaking.add(k, chunk, admin_of)
         yield chunk
 
 

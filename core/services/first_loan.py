@@ -321,11 +321,14 @@ def cancel_appointment(uow, *, actor: Actor, appointment_id: int) -> Appointment
 def _appointments_frame(session: Session, rows: list[Appointment]) -> pd.DataFrame:
     names = dict(session.exec(select(Enterprise.id, Enterprise.name).where(
         col(Enterprise.id).in_({r.enterprise_id for r in rows}))).all()) if rows else {}
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [{**{c: getattr(r, c) for c in APPOINTMENT_COLUMNS if c != "enterprise_name"},
           "enterprise_name": names.get(r.enterprise_id, "")} for r in rows],
         columns=APPOINTMENT_COLUMNS,
     )
+    for name in ("note", "guidance_note"):  # a missing note stays None (pandas would make it a truthy NaN)
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame
 
 
 @use_case(permission=None)

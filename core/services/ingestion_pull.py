@@ -34,11 +34,11 @@ from core.models.types import utcnow
 from core.services.ingestion import (
     ImportReport,
     Progress,
-    get_mapping,
     guarded_import,
     record_failure,
     report_of,
 )
+from core.services.ingestion_sources import get_mapping
 from core.usecase import UnitOfWork, use_case
 
 BATCH_COLUMNS = (

@@ -25,7 +25,8 @@ from core.lending.workdays import SHANGHAI, working_days_left
 from core.models import Application, FinancingNeed, Lead, Loan, Notification
 from core.models.types import ApplicationStatus, utcnow
 from core.services import matching
-from core.services.needs import ACTIVE_LEAD_STATUSES, _family_scope
+from core.services.need_claims import family_scope
+from core.services.needs import ACTIVE_LEAD_STATUSES
 from core.usecase import expect_version, use_case
 
 REASON_MIN, REASON_MAX = 2, 500
@@ -67,7 +68,7 @@ class Workbench:
 
 
 def _scope(session: Session, actor: Actor, institution_id: int) -> set[int]:
-    _family_scope(session, actor, institution_id)
+    family_scope(session, actor, institution_id)
     return institution_descendants(session, institution_id)
 
 

@@ -10,7 +10,7 @@ SLA compliance, per row (``met`` / ``missed`` / ``open`` / empty when no clock r
 
 * **response** — a lead: responded on or before ``first_response_due`` (a lead expired unanswered, or
   still pending past its due time, missed it); a direct application: accepted within the
-  first-response working days of its submission (``core.services.needs.first_response_days``);
+  first-response working days of its submission (``core.services.need_dispatch.first_response_days``);
 * **decision** — approved or rejected on or before the lead's ``decision_due`` (direct applications:
   the decision working days after submission).
 
@@ -35,7 +35,7 @@ from core.lending.workdays import SHANGHAI, sla_deadline
 from core.models import Application, ApplicationEvent, Enterprise, FinancingNeed, Lead, Loan, Organization
 from core.models.types import ApplicationStatus, NeedStatus, utcnow
 from core.services.first_loan import Funnel, _roots, funnel
-from core.services.needs import decision_days, first_response_days
+from core.services.need_dispatch import decision_days, first_response_days
 from core.usecase import use_case
 
 S = ApplicationStatus

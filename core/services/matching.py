@@ -1,10 +1,15 @@
 """Matching service: products for an enterprise (or one of its needs), and enterprises for a product.
 
-Both directions run the pure engine (:mod:`core.matching.engine`) over frames loaded with
-``pandas.read_sql`` — never row by row. Enterprise facts carry the latest ``CreditScore`` grade
-(absent = unrated). The approval model is learned from decided applications (approved or later
-versus rejected) and cached in :mod:`core.cache` under a fingerprint of those decisions, so it is
-retrained exactly when a decision changes; the encoded product side is cached per data version.
+Both directions run the pure engine (:mod:`core.matching`). Enterprise facts carry the latest
+``CreditScore`` grade (absent = unrated). Loading and caches (products, facts, the approval model
+learned from decided applications, the encoded product side) live in
+:mod:`core.services.matching_load`; explanations and frames in :mod:`core.services.matching_explain`;
+this module re-exports their public names.
+
+``recommend_products`` is the interactive path: one query for the enterprise's facts, the product side
+from the cache, then :func:`core.matching.single.match_one` — NumPy over the product arrays, no frame
+per call — and explanations only for the products shown. It returns exactly what the all-pairs engine
+(``match_chunk`` over a frame of enterprises) ranks for that enterprise (tests compare them).
 
 Return columns (documented for the pages and the engineers who build on them):
 
@@ -23,8 +28,6 @@ best first, at most ``k`` rows of each kind. This is the pre-approval white-list
 
 from __future__ import annotations
 
-import hashlib
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -32,65 +35,58 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, func, select
 from sqlmodel import Session
 
-from core import cache
 from core.auth import Actor, Permission
 from core.auth.rules import assert_enterprise_access, assert_institution_access
-from core.config import get_settings
 from core.errors import InvalidError, NotFoundError
-from core.matching.engine import (
-    BIT,
-    CRITERIA,
-    GRADE_RANK,
-    ApprovalModel,
-    Prepared,
-    match_chunk,
-    prepare_products,
-    top_k,
-    years_between,
-)
-from core.models import Application, CreditScore, Enterprise, FinancingNeed, Organization, Product
-from core.models.types import ApplicationStatus, NeedStatus, ProductStatus
+from core.matching.engine import ApprovalModel, Prepared, match_chunk, prepare_products, top_k
+from core.matching.single import match_one
+from core.models import FinancingNeed, Organization, Product
 from core.services.directory import today_local
-from core.services.products import CRITERION_KEYS, MissingCriterion
+from core.services.matching_explain import (
+    MISSING_KEYS,
+    PRODUCT_COLUMNS,
+    explain_missing,
+    fit_reasons,
+    grade_room,
+    grade_room_one,
+    need_facts,
+    need_frame,
+    popcount,
+    product_frame,
+    rate_mask,
+)
+from core.services.matching_load import (
+    APPROVED_STATUSES,
+    MODEL_TTL_SECONDS,
+    ProductSide,
+    approval_model,
+    decided_applications,
+    enterprise_facts,
+    enterprise_row,
+    load_products,
+    one_enterprise_facts,
+    open_needs,
+    product_side,
+)
 from core.usecase import use_case
+
+__all__ = [
+    "APPROVED_STATUSES", "LEAD_CANDIDATE_COLUMNS", "MAX_K", "MISSING_KEYS", "MODEL_TTL_SECONDS",
+    "NON_LENDING_TYPES", "PRODUCT_COLUMNS", "ProductSide", "Recommendations", "approval_model",
+    "decided_applications", "enterprise_facts", "enterprise_row", "explain_missing", "fit_reasons", "grade_room",
+    "leads_for_product", "load_products", "need_facts", "need_frame", "one_enterprise_facts", "open_needs",
+    "product_side", "rank_products", "rate_mask", "recommend_products",
+]
 
 # Product types that lend money (a guarantee or insurance product enhances credit, it does not lend).
 NON_LENDING_TYPES = ("insurance", "guarantee_service")
-APPROVED_STATUSES = tuple(
-    s.value
-    for s in (
-        ApplicationStatus.approved,
-        ApplicationStatus.contract_signed,
-        ApplicationStatus.disbursed,
-        ApplicationStatus.repaying,
-        ApplicationStatus.settled,
-        ApplicationStatus.overdue,
-        ApplicationStatus.defaulted,
-        ApplicationStatus.written_off,
-    )
-)
-MISSING_KEYS = {
-    **CRITERION_KEYS,
-    "grade": "matching.missing.grade",
-    "amount": "matching.missing.amount",
-    "term": "matching.missing.term",
-    "collateral": "matching.missing.collateral",
-    "rate": "matching.missing.rate",
-}
-PRODUCT_COLUMNS = [
-    "product_id", "product_name", "product_name_en", "product_type", "institution_id", "institution_name",
-    "institution_name_en", "rate_min", "rate_max", "amount_min", "amount_max", "term_min_months",
-    "term_max_months", "first_loan_friendly", "collateral_required", "min_credit_grade",
-]
 LEAD_CANDIDATE_COLUMNS = [
     "kind", "enterprise_id", "enterprise_name", "credit_code", "district_code", "industry_section", "scale",
     "grade", "has_had_loan", "need_id", "need_amount", "need_term_months", "fit_score", "p_approval",
 ]
 MAX_K = 50
-MODEL_TTL_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -106,332 +102,54 @@ class Recommendations:
     ineligible_total: int = 0  # all ineligible products (``ineligible`` holds the nearest misses)
 
 
-# ----------------------------------------------------------------------------------------- loading
-
-
-def load_products(session: Session, *, institution_ids: set[int] | None = None) -> pd.DataFrame:
-    """Published products of active institutions, index = product id (engine columns + display ones).
-
-    Args:
-        session: the caller's session.
-        institution_ids: only these institutions' products (default: every institution).
-    """
-    p, o = Product.__table__, Organization.__table__
-    stmt = (
-        select(
-            p.c.id, p.c.name, p.c.name_en, p.c.product_type, p.c.institution_id, o.c.name.label("institution_name"),
-            o.c.name_en.label("institution_name_en"), p.c.amount_min, p.c.amount_max, p.c.term_min_months,
-            p.c.term_max_months, p.c.rate_min, p.c.rate_max, p.c.eligible_districts, p.c.eligible_industries,
-            p.c.eligible_scales, p.c.min_years_in_business, p.c.min_credit_grade, p.c.collateral_required,
-            p.c.first_loan_friendly,
-        )
-        .join(o, o.c.id == p.c.institution_id)
-        .where(p.c.status == ProductStatus.published.value, o.c.is_active.is_(True))
-        .order_by(p.c.id)
-    )
-    if institution_ids is not None:
-        stmt = stmt.where(p.c.institution_id.in_(sorted(institution_ids)))
-    frame = pd.read_sql(stmt, session.connection()).set_index("id")
-    for name in ("amount_min", "amount_max", "rate_min", "rate_max"):
-        frame[name] = pd.to_numeric(frame[name]).astype(float)
-    for name in ("eligible_districts", "eligible_industries", "eligible_scales"):
-        frame[name] = frame[name].map(lambda v: [str(x) for x in v] if isinstance(v, list) else [])
-    frame["product_type"] = frame["product_type"].astype(str)
-    frame["min_credit_grade"] = frame["min_credit_grade"].map(lambda g: None if g is None or pd.isna(g) else str(g))
-    frame["first_loan_friendly"] = frame["first_loan_friendly"].astype(bool)
-    frame["collateral_required"] = frame["collateral_required"].astype(bool)
-    return frame
-
-
-def _latest_grades(enterprise_ids: list[int] | None = None):
-    """A subquery: each enterprise's latest rating (by as_of, then id), optionally for some enterprises only."""
-    cs = CreditScore.__table__
-    rn = func.row_number().over(partition_by=cs.c.enterprise_id, order_by=(cs.c.as_of.desc(), cs.c.id.desc()))
-    ranked = select(cs.c.enterprise_id, cs.c.grade, rn.label("rn"))
-    if enterprise_ids is not None:
-        ranked = ranked.where(cs.c.enterprise_id.in_(enterprise_ids))
-    ranked = ranked.subquery()
-    return select(ranked.c.enterprise_id, ranked.c.grade).where(ranked.c.rn == 1).subquery()
-
-
-def enterprise_facts(session: Session, *, enterprise_ids: list[int] | None = None) -> pd.DataFrame:
-    """Enterprises as the engine reads them, index = enterprise id, with name, code and latest grade.
-
-    Args:
-        session: the caller's session.
-        enterprise_ids: only these (default: all).
-    """
-    e = Enterprise.__table__
-    ids = None if enterprise_ids is None else [int(i) for i in enterprise_ids]
-    grades = _latest_grades(ids)
-    stmt = (
-        select(
-            e.c.id, e.c.name, e.c.credit_code, e.c.district_code, e.c.industry_section, e.c.scale, e.c.founded_on,
-            e.c.has_had_loan, grades.c.grade,
-        )
-        .select_from(e.outerjoin(grades, grades.c.enterprise_id == e.c.id))
-        .order_by(e.c.id)
-    )
-    if ids is not None:
-        stmt = stmt.where(e.c.id.in_(ids))
-    return _facts(pd.read_sql(stmt, session.connection()).set_index("id"))
-
-
-def one_enterprise_facts(session: Session, enterprise_id: int) -> pd.DataFrame:
-    """:func:`enterprise_facts` for one enterprise, without the window query (the interactive path)."""
-    e, cs = Enterprise.__table__, CreditScore.__table__
-    row = session.execute(
-        select(e.c.id, e.c.name, e.c.credit_code, e.c.district_code, e.c.industry_section, e.c.scale,
-               e.c.founded_on, e.c.has_had_loan).where(e.c.id == int(enterprise_id))
-    ).mappings().first()
-    if row is None:
-        return pd.DataFrame(columns=["name", "credit_code", "district_code", "industry_section", "scale",
-                                     "founded_on", "has_had_loan", "grade"])
-    grade = session.execute(
-        select(cs.c.grade).where(cs.c.enterprise_id == int(enterprise_id))
-        .order_by(cs.c.as_of.desc(), cs.c.id.desc()).limit(1)
-    ).scalar()
-    data = {k: [v] for k, v in row.items() if k != "id"}
-    data["grade"] = [None if grade is None else str(grade)]
-    return _facts(pd.DataFrame(data, index=pd.Index([int(row["id"])], name="id")))
-
-
-def _facts(frame: pd.DataFrame) -> pd.DataFrame:
-    frame["scale"] = frame["scale"].astype(str)
-    frame["grade"] = frame["grade"].map(lambda g: None if g is None or pd.isna(g) else str(g)).astype(object)
-    frame["has_had_loan"] = frame["has_had_loan"].fillna(False).astype(bool)
-    frame["founded_on"] = pd.to_datetime(frame["founded_on"])
-    return frame
-
-
-def decided_applications(session: Session) -> pd.DataFrame:
-    """Every decided application (approved or later = 1, rejected = 0) with what the model learns from.
-
-    Columns: ``application_id``, ``enterprise_id``, ``product_id``, ``institution_id`` (the product's),
-    the enterprise columns, ``amount_ratio`` (requested / product maximum), ``approved`` and ``submitted_at``.
-    """
-    a, p, e = Application.__table__, Product.__table__, Enterprise.__table__
-    grades = _latest_grades()
-    stmt = (
-        select(
-            a.c.id.label("application_id"), a.c.enterprise_id, a.c.product_id, p.c.institution_id,
-            a.c.amount_requested, p.c.amount_max, a.c.status, a.c.submitted_at, e.c.district_code,
-            e.c.industry_section, e.c.scale, e.c.founded_on, e.c.has_had_loan, grades.c.grade,
-        )
-        .select_from(
-            a.join(p, p.c.id == a.c.product_id)
-            .join(e, e.c.id == a.c.enterprise_id)
-            .outerjoin(grades, grades.c.enterprise_id == a.c.enterprise_id)
-        )
-        .where(a.c.status.in_([*APPROVED_STATUSES, ApplicationStatus.rejected.value]))
-        .order_by(a.c.id)
-    )
-    frame = _facts(pd.read_sql(stmt, session.connection()))
-    frame["status"] = frame["status"].astype(str)
-    frame["approved"] = frame["status"].isin(APPROVED_STATUSES)
-    requested = pd.to_numeric(frame["amount_requested"]).astype(float)
-    frame["amount_ratio"] = requested / pd.to_numeric(frame["amount_max"]).astype(float).replace(0, np.nan)
-    frame["amount_ratio"] = frame["amount_ratio"].fillna(1.0)
-    return frame
-
-
-def _decisions_fingerprint(session: Session) -> tuple[int, int, int]:
-    """(approved, rejected, highest id) of decided applications: changes when a decision does."""
-    a = Application.__table__
-    approved = func.sum(func.cast(a.c.status.in_(APPROVED_STATUSES), Integer()))
-    row = session.execute(
-        select(approved, func.count(a.c.id), func.coalesce(func.max(a.c.id), 0)).where(
-            a.c.status.in_([*APPROVED_STATUSES, ApplicationStatus.rejected.value])
-        )
-    ).one()
-    n_approved = int(row[0] or 0)
-    return n_approved, int(row[1]) - n_approved, int(row[2])
-
-
-def _raw_key(*parts: Any) -> str:
-    scope = hashlib.sha1(get_settings().database_url.encode()).hexdigest()[:12]
-    return "matching:" + scope + ":" + ":".join(str(p) for p in parts)
-
-
-def approval_model(session: Session, *, as_of: date) -> ApprovalModel:
-    """The approval model for ``as_of``, retrained only when the decided applications change.
-
-    Args:
-        session: the caller's session.
-        as_of: the day years in business are counted to.
-    """
-    fingerprint = _decisions_fingerprint(session)
-    key = _raw_key("approval", as_of.isoformat(), *fingerprint)
-    raw = cache.get_bytes(key)
-    if raw is not None:
-        return pickle.loads(raw)  # noqa: S301 - our own cache, written below
-    model = ApprovalModel.fit(decided_applications(session), as_of)
-    cache.set_bytes(key, pickle.dumps(model), MODEL_TTL_SECONDS)
-    return model
-
-
-@dataclass(frozen=True)
-class ProductSide:
-    """The encoded products, their rows as dicts (for explanations) and the approval model."""
-
-    prep: Prepared
-    records: list[dict[str, Any]]
-    model: ApprovalModel
-
-
-_MEMO: dict[tuple, ProductSide] = {}
-
-
-def product_side(session: Session, *, as_of: date) -> ProductSide:
-    """The encoded product side with its approval model, cached at the current data version.
-
-    Kept in this process too (a few entries), so a repeated recommendation does not even unpickle it.
-
-    Args:
-        session: the caller's session.
-        as_of: the day years in business are counted to.
-    """
-    model = approval_model(session, as_of=as_of)
-    settings = get_settings()
-    memo_key = (settings.database_url, settings.cache_url, cache.data_version(), as_of, model.trained_on,
-                model.intercept)
-    side = _MEMO.get(memo_key)
-    if side is not None:
-        return side
-
-    def build() -> ProductSide:
-        prep = prepare_products(load_products(session), model)
-        records = prep.products.reset_index().to_dict("records")
-        return ProductSide(prep=prep, records=records, model=model)
-
-    side = cache.get_or_compute("matching.product_side", memo_key[3:], build)
-    if len(_MEMO) >= 8:
-        _MEMO.clear()
-    _MEMO[memo_key] = side
-    return side
-
-
-# ------------------------------------------------------------------------------------ explanation
-
-
-def _wan(yuan: float) -> str:
-    return f"{yuan / 10_000:,.0f}" if yuan >= 10_000 else f"{yuan / 10_000:,.2f}"
-
-
-def explain_missing(mask: int, product: Mapping[str, Any], facts: Mapping[str, Any], *, as_of: date,
-                    rate_failed: bool = False) -> list[MissingCriterion]:
-    """The failed criteria of one pair as message keys with parameters (what the enterprise is missing).
-
-    Args:
-        mask: the engine's failure bit mask for the pair.
-        product: the product's row of :func:`load_products`.
-        facts: the enterprise's row (plus ``amount``, ``term_months``, ``max_rate`` for a need).
-        as_of: the day years in business are counted to.
-        rate_failed: the product's lowest rate is above the need's acceptable maximum.
-    """
-    out: list[MissingCriterion] = []
-    for name in CRITERIA:
-        if not int(mask) & int(BIT[name]):
-            continue
-        params: dict[str, object] = {}
-        key = MISSING_KEYS[name]
-        if name == "district":
-            params["districts"] = list(product["eligible_districts"])
-        elif name == "industry":
-            params["sections"] = list(product["eligible_industries"])
-        elif name == "scale":
-            params["scales"] = list(product["eligible_scales"])
-        elif name == "years_in_business":
-            years = int(years_between(pd.Series([pd.Timestamp(facts["founded_on"])]), as_of)[0])
-            params.update(required=int(product["min_years_in_business"]), actual=years)
-        elif name == "grade":
-            params.update(required=product["min_credit_grade"], actual=facts.get("grade") or "—")
-            if not facts.get("grade"):
-                key = "matching.missing.grade_unrated"
-        elif name == "amount":
-            params.update(min=_wan(product["amount_min"]), max=_wan(product["amount_max"]),
-                          amount=_wan(float(facts["amount"])))
-        elif name == "term":
-            params.update(min=int(product["term_min_months"]), max=int(product["term_max_months"]),
-                          term=int(facts["term_months"]))
-        out.append(MissingCriterion(criterion=name, key=key, params=params))
-    if rate_failed:
-        out.append(MissingCriterion(criterion="rate", key=MISSING_KEYS["rate"],
-                                    params={"rate": f"{product['rate_min']:.2f}",
-                                            "max_rate": f"{float(facts['max_rate']):.2f}"}))
-    return out
-
-
-def fit_reasons(product: Mapping[str, Any], facts: Mapping[str, Any], *, p_approval: float | None) -> list[MissingCriterion]:
-    """Why an eligible product fits: rate, approval chance, amount and term, grade room, first loan.
-
-    Args:
-        product: the product's row of :func:`load_products`.
-        facts: the enterprise's row (plus ``amount`` and ``term_months`` for a need).
-        p_approval: the model's approval probability for the pair, if known.
-    """
-    reasons = [MissingCriterion("rate", "matching.reason.rate", {"rate": f"{product['rate_min']:.2f}"})]
-    if p_approval is not None and not np.isnan(p_approval):
-        reasons.append(MissingCriterion("approval", "matching.reason.approval", {"pct": f"{100 * p_approval:.0f}"}))
-    amount = facts.get("amount")
-    if amount is not None and not pd.isna(amount):
-        reasons.append(MissingCriterion("amount", "matching.reason.amount", {
-            "min": _wan(product["amount_min"]), "max": _wan(product["amount_max"]), "amount": _wan(float(amount))}))
-        reasons.append(MissingCriterion("term", "matching.reason.term", {
-            "min": int(product["term_min_months"]), "max": int(product["term_max_months"]),
-            "term": int(facts["term_months"])}))
-    else:
-        reasons.append(MissingCriterion("amount", "matching.reason.amount_range", {
-            "min": _wan(product["amount_min"]), "max": _wan(product["amount_max"])}))
-    grade, required = facts.get("grade"), product.get("min_credit_grade")
-    if required and grade:
-        reasons.append(MissingCriterion("grade", "matching.reason.grade", {"grade": grade, "required": required}))
-    elif not required:
-        reasons.append(MissingCriterion("grade", "matching.reason.no_grade_needed", {}))
-    if product["first_loan_friendly"] and not bool(facts.get("has_had_loan")):
-        reasons.append(MissingCriterion("first_loan", "matching.reason.first_loan", {}))
-    return reasons
-
-
-def grade_room(prep: Prepared, grades: pd.Series) -> np.ndarray:
-    """(n, n_products) how far each grade is above each product's minimum, in [0, 1] (0.5: no minimum)."""
-    g = grades.map(GRADE_RANK).fillna(-1).to_numpy(np.int64)
-    return np.where(prep.min_grade[None, :] >= 0, np.clip((g[:, None] - prep.min_grade[None, :]) / 8.0, 0, 1), 0.5)
-
-
-def rate_mask(prep: Prepared, max_rate: float | None) -> np.ndarray:
-    """Per product: its lowest rate is above ``max_rate`` (all False without a maximum)."""
-    if max_rate is None or pd.isna(max_rate):
-        return np.zeros(len(prep.products), dtype=bool)
-    return prep.products["rate_min"].to_numpy(float) > float(max_rate) + 1e-9
-
-
-def need_frame(facts: pd.DataFrame, need: FinancingNeed | pd.Series) -> pd.DataFrame:
-    """One enterprise's facts with a need's amount, term, collateral and maximum rate added."""
-    out = facts.copy()
-    out["amount"] = float(need.amount if isinstance(need, FinancingNeed) else need["amount"])
-    out["term_months"] = int(need.term_months if isinstance(need, FinancingNeed) else need["term_months"])
-    out["accepts_collateral"] = bool(
-        need.accepts_collateral if isinstance(need, FinancingNeed) else need["accepts_collateral"]
-    )
-    max_rate = need.max_rate if isinstance(need, FinancingNeed) else need["max_rate"]
-    out["max_rate"] = None if max_rate is None or pd.isna(max_rate) else float(max_rate)
-    return out
-
-
 # --------------------------------------------------------------------------------- recommendations
 
 
-def _product_rows(records: list[dict[str, Any]], positions: list[int] | np.ndarray) -> pd.DataFrame:
-    rows = [records[int(i)] for i in positions]
-    frame = pd.DataFrame(rows, columns=["id", "name", "name_en", *PRODUCT_COLUMNS[3:]])
-    return frame.rename(columns={"id": "product_id", "name": "product_name", "name_en": "product_name_en"})[
-        PRODUCT_COLUMNS
-    ]
+def rank_products(facts: Mapping[str, Any], side: ProductSide, *, as_of: date, k: int = 10,
+                  missing_limit: int = 30) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """One enterprise's (or need's) products: the top ``k`` eligible with reasons, the nearest misses.
 
+    Args:
+        facts: the enterprise's plain facts (:func:`enterprise_row`), for a need with
+            :func:`need_facts` added (``amount``, ``term_months``, ``accepts_collateral``, ``max_rate``).
+        side: the product side (:func:`product_side`).
+        as_of: the day years in business count to.
+        k: how many eligible products to rank.
+        missing_limit: how many ineligible products to explain, fewest missing criteria first.
 
-def _popcount(masks: np.ndarray) -> np.ndarray:
-    return np.unpackbits(masks.astype(">u2").view(np.uint8).reshape(-1, 2), axis=1).sum(axis=1)
+    Returns:
+        ``(eligible, ineligible, ineligible_total)`` as in :class:`Recommendations`.
+    """
+    prep, model, records = side.prep, side.model, side.records
+    res = match_one(facts, prep, as_of=as_of, model=model)
+    too_dear = rate_mask(prep, facts.get("max_rate"))
+    fit = np.where(too_dear, np.nan, res.fit)
+    failed = res.failed
+
+    pos, _ = top_k(fit[None, :], k)
+    chosen = [int(i) for i in pos[0] if i >= 0]
+    if "amount" in facts:
+        amount_fit: Any = 1.0 - np.abs(float(facts["amount"]) / prep.amount_max[chosen] - 0.5)
+    else:
+        amount_fit = 0.5
+    eligible = product_frame(side.table, records, chosen, {
+        "fit_score": fit[chosen],
+        "p_approval": res.p_approval[chosen],
+        "amount_fit": amount_fit,
+        "grade_room": grade_room_one(prep, facts.get("grade"))[chosen],
+        "reasons": [fit_reasons(records[i], facts, p_approval=float(res.p_approval[i])) for i in chosen],
+    })
+
+    bad = np.flatnonzero(np.isnan(fit))
+    n_missing = popcount(failed[bad]) + too_dear[bad]
+    order = np.lexsort((prep.rate_min[bad], n_missing))[:missing_limit]
+    near = bad[order]
+    ineligible = product_frame(side.table, records, near, {
+        "missing": [explain_missing(int(failed[i]), records[i], facts, as_of=as_of, rate_failed=bool(too_dear[i]))
+                    for i in near],
+        "n_missing": n_missing[order].astype(int),
+    })
+    return eligible, ineligible, len(bad)
 
 
 @use_case(permission=Permission.products_browse)
@@ -469,79 +187,24 @@ def recommend_products(
         raise InvalidError("matching.error.k", field="missing_limit", max=1000)
     session = uow.session
     as_of = as_of or today_local()
-    facts = one_enterprise_facts(session, enterprise_id)
-    if facts.empty:
+    facts = enterprise_row(session, enterprise_id)
+    if facts is None:
         raise NotFoundError("error.not_found")
-    max_rate = None
     if need_id is not None:
         need = session.get(FinancingNeed, need_id)
         if need is None or need.enterprise_id != enterprise_id:
             raise NotFoundError("matching.error.need_not_found")
-        facts = need_frame(facts, need)
-        max_rate = facts["max_rate"].iloc[0]
+        facts = need_facts(facts, need)
     side = product_side(session, as_of=as_of)
-    prep, model, records = side.prep, side.model, side.records
-    grade = facts["grade"].iloc[0]
-    if prep.products.empty:
+    grade = facts["grade"]
+    if len(side.records) == 0:
         empty = pd.DataFrame(columns=PRODUCT_COLUMNS)
-        return Recommendations(enterprise_id, need_id, grade, empty, empty, model.trained_on, 0)
-    res = match_chunk(facts, prep, as_of=as_of, model=model)
-    too_dear = rate_mask(prep, max_rate)
-    fit = np.where(too_dear, np.nan, res.fit[0])
-    failed = res.failed[0]
-    row = facts.reset_index().iloc[0].to_dict()
-
-    pos, _ = top_k(fit[None, :], k)
-    chosen = [int(i) for i in pos[0] if i >= 0]
-    eligible = _product_rows(records, chosen)
-    eligible["fit_score"] = fit[chosen]
-    eligible["p_approval"] = res.p_approval[0, chosen]
-    if need_id is not None:
-        ratio = float(row["amount"]) / prep.amount_max[chosen]
-        eligible["amount_fit"] = 1.0 - np.abs(ratio - 0.5)
-    else:
-        eligible["amount_fit"] = 0.5
-    eligible["grade_room"] = grade_room(prep, facts["grade"])[0, chosen]
-    eligible["reasons"] = [
-        fit_reasons(records[i], row, p_approval=float(res.p_approval[0, i])) for i in chosen
-    ]
-
-    bad = np.flatnonzero(np.isnan(fit))
-    n_missing = _popcount(failed[bad]) + too_dear[bad]
-    order = np.lexsort((prep.products["rate_min"].to_numpy(float)[bad], n_missing))[:missing_limit]
-    near = bad[order]
-    ineligible = _product_rows(records, near)
-    ineligible["missing"] = [
-        explain_missing(int(failed[i]), records[i], row, as_of=as_of, rate_failed=bool(too_dear[i])) for i in near
-    ]
-    ineligible["n_missing"] = n_missing[order].astype(int)
-    return Recommendations(enterprise_id, need_id, grade, eligible, ineligible, model.trained_on, len(bad))
+        return Recommendations(enterprise_id, need_id, grade, empty, empty, side.model.trained_on, 0)
+    eligible, ineligible, total = rank_products(facts, side, as_of=as_of, k=k, missing_limit=missing_limit)
+    return Recommendations(enterprise_id, need_id, grade, eligible, ineligible, side.model.trained_on, total)
 
 
 # ------------------------------------------------------------------------------ reverse direction
-
-
-def open_needs(session: Session, *, need_ids: list[int] | None = None) -> pd.DataFrame:
-    """Published needs (index = need id) with their enterprise's facts, amount, term, collateral, rate cap.
-
-    Args:
-        session: the caller's session.
-        need_ids: only these needs (default: every published need).
-    """
-    n = FinancingNeed.__table__
-    stmt = select(n.c.id, n.c.enterprise_id, n.c.amount, n.c.term_months, n.c.accepts_collateral, n.c.max_rate,
-                  n.c.purpose, n.c.dispatch_limit, n.c.published_at).where(n.c.status == NeedStatus.published.value)
-    if need_ids is not None:
-        stmt = stmt.where(n.c.id.in_([int(i) for i in need_ids]))
-    needs = pd.read_sql(stmt.order_by(n.c.id), session.connection())
-    if needs.empty:
-        return needs.set_index("id")
-    facts = enterprise_facts(session, enterprise_ids=needs["enterprise_id"].unique().tolist())
-    frame = needs.join(facts, on="enterprise_id").set_index("id")
-    frame["amount"] = pd.to_numeric(frame["amount"]).astype(float)
-    frame["max_rate"] = pd.to_numeric(frame["max_rate"]).astype(float)
-    frame["accepts_collateral"] = frame["accepts_collateral"].fillna(False).astype(bool)
-    return frame
 
 
 @use_case(permission=Permission.products_manage)

@@ -1,19 +1,22 @@
 """Data-quality rule-set versions: the published set, one draft at a time, publish, diff.
 
-Rules (each one is tested in ``tests/integration/quality/test_rule_sets.py``):
+The lifecycle is the shared versioned rule document (:class:`core.services.rulesets.RuleSetLifecycle`);
+this module declares the data-quality kind of it and its use cases. Rules (each one is tested in
+``tests/integration/quality/test_rule_sets.py``):
 
 * **First use** — when no version exists, the shipped ``data/reference/quality_rules/v1.json``
   becomes ``set_version`` 1, ``published`` (:func:`ensure_published_rule_set`, called by every
   service here and by the daily run).
 * **Draft** — a regulator with ``quality.manage`` copies the published version into a draft (at most
-  one draft at a time), switches rules on and off, and edits a rule's ``params`` and ``severity``.
-  Every edit is validated with :func:`core.quality.rules.parse_rule_set` on the whole document; an
-  invalid parameter, an unknown rule or an unknown field is refused with a localized message and
-  nothing changes. A rule whose params or severity differ from the published version's carries the
-  next rule ``version``, so every issue names the rule version that found it.
-* **Publish** — the draft becomes ``published`` and the previous published version ``superseded``,
-  in one transaction. Edits and publishing carry the row ``version`` the form showed (optimistic
-  locking: a stale form is refused with ``StaleVersionError``).
+  one draft at a time), switches rules on and off, and edits a rule's ``params`` (replaced whole, so
+  a bound can be removed) and ``severity``. Every edit is validated with
+  :func:`core.quality.rules.parse_rule_set` on the whole document; an invalid parameter, an unknown
+  rule or an unknown field is refused with a localized message and nothing changes. A rule whose
+  params or severity differ from the published version's carries the next rule ``version``, so every
+  issue names the rule version that found it.
+* **Publish** — the draft becomes ``published`` (its document stamped ``published_on``) and the
+  previous published version ``superseded``, in one transaction. Edits and publishing carry the row
+  ``version`` the form showed (optimistic locking: a stale form is refused with ``StaleVersionError``).
 * **Diff** — rules added, removed and changed (which fields) between any two versions.
 
 Each write appends an audit event (through ``@use_case``) naming the set version and what changed.
@@ -30,20 +33,19 @@ from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from core.auth import Actor, Permission
 from core.errors import ConflictError, InvalidError, NotFoundError
 from core.models import QualityRuleSet
-from core.models.types import utcnow
 from core.quality.rules import SEVERITY_WEIGHTS, RuleSet, RuleSetError, parse_rule_set
-from core.usecase import expect_version, use_case
+from core.services.rulesets import RuleSetLifecycle, diff_documents
+from core.usecase import use_case
 
 SHIPPED_RULE_SET = Path(__file__).resolve().parents[2] / "data" / "reference" / "quality_rules" / "v1.json"
 EDITABLE_FIELDS = ("enabled", "params", "severity")
 VERSIONED_FIELDS = ("params", "severity")  # a change to these bumps the rule's version
 DIFF_FIELDS = ("type", "table", "dimension", "severity", "source", "enabled", "params", "message_key")
-NOTE_MAX = 500
 
 
 class RuleSetNotFoundError(NotFoundError):
@@ -118,6 +120,59 @@ class RuleSetDetail(RuleSetPublic):
 
 
 # ---------------------------------------------------------------------------------------------
+# The data-quality kind of versioned rule document
+# ---------------------------------------------------------------------------------------------
+
+
+def _shipped() -> dict[str, Any]:
+    return parse_rule_set(SHIPPED_RULE_SET.read_text(encoding="utf-8")).model_dump(mode="json")
+
+
+def _renumber(document: dict[str, Any], set_version: int) -> dict[str, Any]:
+    return {**document, "version": int(set_version)}
+
+
+def _validate(document: dict[str, Any], set_version: int | None = None) -> dict[str, Any]:
+    """The document itself once it parses, or a localized refusal naming the rule and the first problems."""
+    try:
+        parse_rule_set(document)
+    except RuleSetError as exc:
+        found = re.search(r"rule ([A-Z]{2,4}-\d{3})", exc.problems[0] if exc.problems else "")
+        raise RuleEditInvalidError(field="params", code=found.group(1) if found else "—",
+                                   detail="; ".join(exc.problems[:5])) from exc
+    return document
+
+
+def _check_change(code: str, rule: dict[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:
+    """The new values of one rule's fields, in the order given; ``params`` replace the current ones."""
+    values: dict[str, Any] = {}
+    for name, value in change.items():
+        if name == "params" and isinstance(value, str | bytes):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise RuleEditInvalidError(field="params", code=code, detail=f"not JSON: {exc.msg}") from exc
+        if name == "params" and not isinstance(value, Mapping):
+            raise RuleEditInvalidError(field="params", code=code, detail="params must be a JSON object")
+        if name == "severity" and value not in SEVERITY_WEIGHTS:
+            raise RuleEditInvalidError(field="severity", code=code,
+                                       detail=f"severity must be one of {', '.join(SEVERITY_WEIGHTS)}")
+        if name == "enabled" and not isinstance(value, bool):
+            raise RuleEditInvalidError(field="enabled", code=code, detail="enabled must be true or false")
+        values[name] = dict(value) if name == "params" else value
+    return values
+
+
+RULE_SETS = RuleSetLifecycle(
+    model=QualityRuleSet, audit_prefix="quality.rule_set", entity_type="quality_rule_set",
+    note_key="dqc.error.note", shipped=_shipped, renumber=_renumber, validate=_validate,
+    check_change=_check_change, editable_fields=EDITABLE_FIELDS, versioned_fields=VERSIONED_FIELDS,
+    not_found=RuleSetNotFoundError, not_draft=RuleSetNotDraftError, draft_exists=DraftExistsError,
+    unknown_rule=UnknownRuleError, unknown_field=UnknownRuleFieldError, published_on_key="published_on",
+)
+
+
+# ---------------------------------------------------------------------------------------------
 # Helpers for callers inside a unit of work
 # ---------------------------------------------------------------------------------------------
 
@@ -128,17 +183,7 @@ def ensure_published_rule_set(session: Session) -> QualityRuleSet:
     Args:
         session: the caller's open session (the caller commits).
     """
-    row = session.exec(select(QualityRuleSet).where(QualityRuleSet.status == "published")).first()
-    if row is not None:
-        return row
-    if session.exec(select(QualityRuleSet.id).limit(1)).first() is not None:
-        raise RuleSetNotFoundError(set_version="published")
-    document = parse_rule_set(SHIPPED_RULE_SET.read_text(encoding="utf-8")).model_dump(mode="json")
-    row = QualityRuleSet(set_version=1, status="published", rules=document, note="v1.json",
-                         published_at=utcnow())
-    session.add(row)
-    session.flush()
-    return row
+    return RULE_SETS.ensure_published(session)
 
 
 def published_rule_set(session: Session) -> tuple[QualityRuleSet, RuleSet]:
@@ -151,22 +196,6 @@ def published_rule_set(session: Session) -> tuple[QualityRuleSet, RuleSet]:
     return row, parse_rule_set(row.rules)
 
 
-def _load(session: Session, set_version: int) -> QualityRuleSet:
-    ensure_published_rule_set(session)
-    row = session.exec(select(QualityRuleSet).where(QualityRuleSet.set_version == int(set_version))).first()
-    if row is None:
-        raise RuleSetNotFoundError(set_version=set_version)
-    return row
-
-
-def _draft(session: Session, set_version: int, expected_version: int | None) -> QualityRuleSet:
-    row = _load(session, set_version)
-    if row.status != "draft":
-        raise RuleSetNotDraftError(set_version=row.set_version, status=row.status)
-    expect_version(row, expected_version)
-    return row
-
-
 def _public(row: QualityRuleSet) -> RuleSetPublic:
     rules = list((row.rules or {}).get("rules") or [])
     return RuleSetPublic(
@@ -177,58 +206,6 @@ def _public(row: QualityRuleSet) -> RuleSetPublic:
     )
 
 
-def _clean_note(note: str | None) -> str | None:
-    text = " ".join(str(note or "").split())
-    if len(text) > NOTE_MAX or "<" in text or ">" in text:
-        raise InvalidError("dqc.error.note", field="note", max=NOTE_MAX)
-    return text or None
-
-
-def _validate(document: dict[str, Any]) -> RuleSet:
-    """The document as a rule set, or a localized refusal naming the rule and the first problems."""
-    try:
-        return parse_rule_set(document)
-    except RuleSetError as exc:
-        found = re.search(r"rule ([A-Z]{2,4}-\d{3})", exc.problems[0] if exc.problems else "")
-        raise RuleEditInvalidError(field="params", code=found.group(1) if found else "—",
-                                   detail="; ".join(exc.problems[:5])) from exc
-
-
-def _apply(document: dict[str, Any], base: dict[str, dict[str, Any]], code: str,
-           change: Mapping[str, Any]) -> list[str]:
-    """Apply one rule's change in place; return the fields that changed."""
-    rules = {r["code"]: r for r in document["rules"]}
-    if code not in rules:
-        raise UnknownRuleError(field="code", code=code)
-    unknown = sorted(set(change) - set(EDITABLE_FIELDS))
-    if unknown:
-        raise UnknownRuleFieldError(field=unknown[0], code=code, name=", ".join(unknown),
-                                    allowed=", ".join(EDITABLE_FIELDS))
-    rule = rules[code]
-    changed = []
-    for name, value in change.items():
-        if name == "params" and isinstance(value, str | bytes):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise RuleEditInvalidError(field="params", code=code, detail=f"not JSON: {exc.msg}") from exc
-        if name == "params" and not isinstance(value, dict):
-            raise RuleEditInvalidError(field="params", code=code, detail="params must be a JSON object")
-        if name == "severity" and value not in SEVERITY_WEIGHTS:
-            raise RuleEditInvalidError(field="severity", code=code,
-                                       detail=f"severity must be one of {', '.join(SEVERITY_WEIGHTS)}")
-        if name == "enabled" and not isinstance(value, bool):
-            raise RuleEditInvalidError(field="enabled", code=code, detail="enabled must be true or false")
-        if rule.get(name) != value:
-            rule[name] = value
-            changed.append(name)
-    published = base.get(code)
-    if published is not None:
-        moved = any(rule.get(f) != published.get(f) for f in VERSIONED_FIELDS)
-        rule["version"] = int(published["version"]) + 1 if moved else int(published["version"])
-    return changed
-
-
 # ---------------------------------------------------------------------------------------------
 # Reads
 # ---------------------------------------------------------------------------------------------
@@ -237,9 +214,7 @@ def _apply(document: dict[str, Any], base: dict[str, dict[str, Any]], code: str,
 @use_case(permission=Permission.oversight)
 def list_rule_sets(uow, *, actor: Actor) -> list[RuleSetPublic]:
     """Every rule-set version, newest first (the shipped set is seeded on first use)."""
-    ensure_published_rule_set(uow.session)
-    rows = uow.session.exec(select(QualityRuleSet).order_by(col(QualityRuleSet.set_version).desc()))
-    return [_public(r) for r in rows]
+    return [_public(r) for r in RULE_SETS.history(uow.session)]
 
 
 @use_case(permission=Permission.oversight)
@@ -253,7 +228,7 @@ def rule_set_detail(uow, *, actor: Actor, set_version: int | None = None) -> Rul
         RuleSetNotFoundError: no such version.
     """
     session = uow.session
-    row = ensure_published_rule_set(session) if set_version is None else _load(session, set_version)
+    row = RULE_SETS.ensure_published(session) if set_version is None else RULE_SETS.load(session, set_version)
     lines = [RuleLine(**{"description": "", "enabled": True, "params": {}, **r})
              for r in (row.rules or {}).get("rules", [])]
     return RuleSetDetail(**_public(row).model_dump(), lines=lines)
@@ -272,23 +247,8 @@ def diff_rule_sets(uow, *, actor: Actor, from_version: int, to_version: int) -> 
         (comma-separated changed fields), ``before`` and ``after`` (JSON of the changed fields).
     """
     session = uow.session
-    old = {r["code"]: r for r in _load(session, from_version).rules.get("rules", [])}
-    new = {r["code"]: r for r in _load(session, to_version).rules.get("rules", [])}
-    rows = []
-    for code in sorted(set(old) | set(new)):
-        a, b = old.get(code), new.get(code)
-        if a is None or b is None:
-            kept = b if a is None else a
-            rows.append({"rule_code": code, "change": "added" if a is None else "removed", "fields": "",
-                         "before": "" if a is None else json.dumps(kept, ensure_ascii=False, sort_keys=True),
-                         "after": "" if b is None else json.dumps(kept, ensure_ascii=False, sort_keys=True)})
-            continue
-        fields = [f for f in DIFF_FIELDS if a.get(f) != b.get(f)]
-        if fields:
-            rows.append({"rule_code": code, "change": "changed", "fields": ", ".join(fields),
-                         "before": json.dumps({f: a.get(f) for f in fields}, ensure_ascii=False, sort_keys=True),
-                         "after": json.dumps({f: b.get(f) for f in fields}, ensure_ascii=False, sort_keys=True)})
-    return pd.DataFrame(rows, columns=["rule_code", "change", "fields", "before", "after"])
+    return diff_documents(RULE_SETS.load(session, from_version).rules, RULE_SETS.load(session, to_version).rules,
+                          DIFF_FIELDS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,23 +266,7 @@ def create_rule_set_draft(uow, *, actor: Actor, note: str | None = None) -> Rule
     Raises:
         DraftExistsError: a draft already exists (at most one at a time).
     """
-    session = uow.session
-    clean = _clean_note(note)
-    published = ensure_published_rule_set(session)
-    existing = session.exec(select(QualityRuleSet).where(QualityRuleSet.status == "draft")).first()
-    if existing is not None:
-        raise DraftExistsError(set_version=existing.set_version)
-    top = session.exec(select(QualityRuleSet.set_version).order_by(col(QualityRuleSet.set_version).desc())).first()
-    document = json.loads(json.dumps(published.rules))
-    document["version"] = int(top) + 1
-    document["published_on"] = None
-    row = QualityRuleSet(set_version=int(top) + 1, status="draft", rules=document, note=clean,
-                         created_by_id=actor.user_id)
-    session.add(row)
-    session.flush()
-    uow.audit("quality.rule_set.draft", entity_type="quality_rule_set", entity_id=row.id,
-              after={"set_version": row.set_version, "from": published.set_version, "note": clean})
-    return _public(row)
+    return _public(RULE_SETS.create_draft(uow, actor=actor, note=note))
 
 
 @use_case(permission=Permission.quality_manage, write=True)
@@ -351,30 +295,8 @@ def update_rule_set_draft(
         StaleVersionError: the draft changed since the form read it.
         UnknownRuleError, UnknownRuleFieldError, RuleEditInvalidError: a bad change (nothing stored).
     """
-    session = uow.session
-    row = _draft(session, set_version, expected_version)
-    base = {r["code"]: r for r in ensure_published_rule_set(session).rules.get("rules", [])}
-    document = json.loads(json.dumps(row.rules))
-    changed: dict[str, list[str]] = {}
-    for code, change in (changes or {}).items():
-        if not isinstance(change, Mapping):
-            raise UnknownRuleFieldError(field=str(code), code=code, name=str(change),
-                                        allowed=", ".join(EDITABLE_FIELDS))
-        fields = _apply(document, base, str(code), change)
-        if fields:
-            changed[str(code)] = fields
-    _validate(document)
-    before = {c: {f: r.get(f) for f in EDITABLE_FIELDS} for c, r in
-              ((r["code"], r) for r in row.rules.get("rules", [])) if c in changed}
-    if changed:
-        row.rules = document  # a new object, so the JSON column is written
-    if note is not None:
-        row.note = _clean_note(note)
-    session.add(row)
-    session.flush()
-    uow.audit("quality.rule_set.edit", entity_type="quality_rule_set", entity_id=row.id, before=before,
-              after={"set_version": row.set_version, "changed": changed, "note": row.note})
-    return _public(row)
+    return _public(RULE_SETS.update_draft(uow, set_version=set_version, expected_version=expected_version,
+                                          changes=changes, note=note))
 
 
 @use_case(permission=Permission.quality_manage, write=True)
@@ -388,25 +310,7 @@ def publish_rule_set(uow, *, actor: Actor, set_version: int, expected_version: i
     Raises:
         RuleSetNotDraftError, StaleVersionError, RuleEditInvalidError (the draft no longer validates).
     """
-    session = uow.session
-    row = _draft(session, set_version, expected_version)
-    _validate(row.rules)
-    previous = ensure_published_rule_set(session)
-    previous.status = "superseded"
-    session.add(previous)
-    session.flush()
-    now = utcnow()
-    document = dict(row.rules)
-    document["published_on"] = now.date().isoformat()
-    row.rules = document
-    row.status = "published"
-    row.published_at = now
-    row.published_by_id = actor.user_id
-    session.add(row)
-    session.flush()
-    uow.audit("quality.rule_set.publish", entity_type="quality_rule_set", entity_id=row.id,
-              before={"published": previous.set_version}, after={"published": row.set_version})
-    return _public(row)
+    return _public(RULE_SETS.publish(uow, actor=actor, set_version=set_version, expected_version=expected_version))
 
 
 @use_case(permission=Permission.quality_manage, write=True)
@@ -416,9 +320,4 @@ def discard_rule_set_draft(uow, *, actor: Actor, set_version: int, expected_vers
     Raises:
         RuleSetNotDraftError, StaleVersionError.
     """
-    session = uow.session
-    row = _draft(session, set_version, expected_version)
-    uow.audit("quality.rule_set.discard", entity_type="quality_rule_set", entity_id=row.id,
-              before={"set_version": row.set_version, "note": row.note})
-    session.delete(row)
-    session.flush()
+    RULE_SETS.discard(uow, set_version=set_version, expected_version=expected_version)

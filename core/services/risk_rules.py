@@ -1,25 +1,27 @@
 """Early-warning rule-set versions: the published library, one draft at a time, publish, roll back.
 
-Rules (each tested in ``tests/integration/risk/test_rule_sets.py``):
+The lifecycle is the shared versioned rule document (:class:`core.services.rulesets.RuleSetLifecycle`);
+this module declares the early-warning kind of it — documents validated by the engine, published
+rules materialized as ``RiskRule`` rows — and its use cases. Rules (each tested in
+``tests/integration/risk/test_rule_sets.py``):
 
 * **First use** — when no version exists, the shipped ``data/reference/risk_rules/v1.json`` becomes
   ``set_version`` 1, ``published``, and its rules are materialized as ``RiskRule`` rows (one row per
   rule code and rule version), so every signal names the rule row that raised it.
 * **Draft** — a regulator with ``risk.manage`` copies the published version into a draft and edits a
-  rule's ``params``, ``level`` or ``enabled``. The whole document is validated with
-  :func:`core.risk.rules.parse_rule_set` before anything is stored: an out-of-range parameter, an
-  unknown parameter or field, a level outside 1–8 refuses the whole edit with a localized message.
-  A rule whose params or level differ from the published one carries a new rule version (one above
-  every version of that code ever materialized, so a version number never means two parameter sets).
-* **Dry run** — :func:`core.services.risk.dry_run_risk_draft` evaluates the draft and the published
-  version on current data and stores the diff on the draft.
+  rule's ``params`` (merged into the current ones), ``level`` or ``enabled``. The whole document is
+  validated with :func:`core.risk.rules.parse_rule_set` before anything is stored: an out-of-range
+  parameter, an unknown parameter or field, a level outside 1–8 refuses the whole edit with a
+  localized message. A rule whose params or level differ from the published one carries a new rule
+  version (one above every version of that code ever materialized, so a version number never means
+  two parameter sets). An edit clears the draft's stored dry run.
+* **Dry run** — :func:`core.services.risk_dry_run.dry_run_risk_draft` evaluates the draft and the
+  published version on current data and stores the diff on the draft.
 * **Publish** — the draft becomes ``published``, the previous one ``superseded``, and the draft's rules
   are materialized. **Roll back** — the published version becomes ``rolled_back`` and the most recent
   ``superseded`` one is published again. Every write carries the row ``version`` the form showed
   (optimistic locking) and is audited through ``@use_case``.
-* **Performance** — :func:`performance_frame` measures each rule from the handled signals: precision
-  (true alarms over true plus false alarms) and the median lead time from raising a signal to the
-  default of the loan it concerned.
+* **Rule table** — a version's rules with each one's precision and lead time (``risk_performance``).
 """
 
 from __future__ import annotations
@@ -33,22 +35,21 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from core.auth import Actor, Permission
 from core.errors import ConflictError, InvalidError, NotFoundError
-from core.models import Loan, RiskRule, RiskRuleSet, RiskSignal
+from core.models import RiskRule, RiskRuleSet
 from core.models.types import utcnow
 from core.risk.levels import colour_of
 from core.risk.rules import RiskRuleSet as EngineRuleSet
 from core.risk.rules import load_shipped_rule_set, parse_rule_set, rule_set_to_doc
-from core.usecase import expect_version, use_case
+from core.services.risk_performance import performance_frame
+from core.services.rulesets import RuleSetLifecycle
+from core.usecase import use_case
 
 EDITABLE_FIELDS = ("params", "level", "enabled")
 VERSIONED_FIELDS = ("params", "level")  # a change to these gives the rule a new version
-NOTE_MAX = 500
-PERFORMANCE_COLUMNS = ["rule_code", "signals", "feedback", "true_alarms", "false_alarms", "precision",
-                       "defaults_after", "lead_time_days"]
 
 
 class RiskSetNotFoundError(NotFoundError):
@@ -116,7 +117,7 @@ class RiskRuleSetPublic(BaseModel):
 
 
 # ---------------------------------------------------------------------------------------------
-# Helpers for callers inside a unit of work
+# The early-warning kind of versioned rule document
 # ---------------------------------------------------------------------------------------------
 
 
@@ -136,6 +137,42 @@ def _document(rule_set: EngineRuleSet, set_version: int) -> dict[str, Any]:
     """The JSON document of ``rule_set`` renumbered as ``set_version``."""
     renumbered = dataclasses.replace(rule_set, set_version=int(set_version))
     return json.loads(json.dumps(rule_set_to_doc(renumbered), default=str))
+
+
+def _normalized(document: dict[str, Any], set_version: int) -> dict[str, Any]:
+    """``document`` validated by the engine and written back in its canonical form as ``set_version``."""
+    return _document(parse_document(document), set_version)
+
+
+def _check_change(code: str, rule: dict[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:
+    """The new ``params`` (merged into the current ones), ``level`` and ``enabled``; shape errors refused."""
+    values: dict[str, Any] = {}
+    if "params" in change:
+        value = change["params"]
+        if isinstance(value, str | bytes):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise RiskRuleInvalidError("params_json", field="params", code=code, reason=exc.msg) from exc
+        if not isinstance(value, Mapping):
+            raise RiskRuleInvalidError("params_object", field="params", code=code)
+        values["params"] = {**dict(rule.get("params") or {}), **dict(value)}
+    if "level" in change:
+        level = change["level"]
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 8:
+            raise RiskRuleInvalidError("level_range", field="level", code=code, value=level, min=1, max=8)
+        values["level"] = int(level)
+    if "enabled" in change:
+        if not isinstance(change["enabled"], bool):
+            raise RiskRuleInvalidError("enabled_type", field="enabled", code=code, value=change["enabled"])
+        values["enabled"] = change["enabled"]
+    return values
+
+
+def _highest_versions(session: Session) -> dict[str, int]:
+    """The highest rule version of each code ever materialized (a rolled-back version may hold it)."""
+    return {code: int(v) for code, v in session.execute(
+        select(RiskRule.code, func.max(RiskRule.rule_version)).group_by(RiskRule.code)).all()}
 
 
 def materialize(session: Session, rule_set: EngineRuleSet) -> dict[str, int]:
@@ -172,27 +209,21 @@ def materialize(session: Session, rule_set: EngineRuleSet) -> dict[str, int]:
     return ids
 
 
-def ensure_published_risk_set(session: Session) -> RiskRuleSet:
-    """The published version; on first use the shipped ``v1.json`` becomes version 1, published.
+RULE_SETS = RuleSetLifecycle(
+    model=RiskRuleSet, audit_prefix="risk.rule_set", entity_type="risk_rule_set", note_key="risk.svc.error.note",
+    shipped=lambda: _normalized(load_shipped_rule_set(), 1), renumber=_normalized, validate=_normalized,
+    check_change=_check_change, editable_fields=EDITABLE_FIELDS, versioned_fields=VERSIONED_FIELDS,
+    not_found=RiskSetNotFoundError, not_draft=RiskSetNotDraftError, draft_exists=RiskDraftExistsError,
+    unknown_rule=RiskUnknownRuleError, unknown_field=RiskUnknownFieldError, no_previous=RiskNoPreviousSetError,
+    highest_versions=_highest_versions,
+    on_published=lambda session, row: materialize(session, parse_document(row.rules)),
+    reset_on_edit=("dry_run",),
+)
 
-    Args:
-        session: the caller's open session (the caller commits).
 
-    Raises:
-        RiskSetNotFoundError: versions exist but none is published (never left so by these services).
-    """
-    row = session.execute(select(RiskRuleSet).where(RiskRuleSet.status == "published")).scalars().first()
-    if row is not None:
-        return row
-    if session.execute(select(RiskRuleSet.id).limit(1)).first() is not None:
-        raise RiskSetNotFoundError(set_version="published")
-    rule_set = parse_document(load_shipped_rule_set())
-    row = RiskRuleSet(set_version=1, status="published", rules=_document(rule_set, 1), note="v1.json",
-                      published_at=utcnow())
-    session.add(row)
-    session.flush()
-    materialize(session, parse_document(row.rules))
-    return row
+# ---------------------------------------------------------------------------------------------
+# Helpers for callers inside a unit of work
+# ---------------------------------------------------------------------------------------------
 
 
 def published_rules(session: Session) -> tuple[RiskRuleSet, EngineRuleSet, dict[str, int]]:
@@ -201,7 +232,7 @@ def published_rules(session: Session) -> tuple[RiskRuleSet, EngineRuleSet, dict[
     Args:
         session: the caller's open session.
     """
-    row = ensure_published_risk_set(session)
+    row = RULE_SETS.ensure_published(session)  # first use publishes the shipped v1
     rule_set = parse_document(row.rules)
     ids = {code: int(i) for code, i in session.execute(
         select(RiskRule.code, RiskRule.id).where(RiskRule.status == "published")).all()}
@@ -216,40 +247,11 @@ def rule_set_of(session: Session, set_version: int) -> EngineRuleSet:
     Args:
         session: the caller's open session.
         set_version: the version number.
-    """
-    return parse_document(load_set(session, set_version).rules)
-
-
-def load_set(session: Session, set_version: int) -> RiskRuleSet:
-    """One stored version.
-
-    Args:
-        session: the caller's open session.
-        set_version: the version number.
 
     Raises:
         RiskSetNotFoundError: no such version.
     """
-    ensure_published_risk_set(session)
-    row = session.execute(select(RiskRuleSet).where(RiskRuleSet.set_version == int(set_version))).scalars().first()
-    if row is None:
-        raise RiskSetNotFoundError(set_version=set_version)
-    return row
-
-
-def draft_row(session: Session, set_version: int, expected_version: int | None) -> RiskRuleSet:
-    """The draft ``set_version`` checked against the form's row version.
-
-    Args:
-        session: the caller's open session.
-        set_version: the draft's version number.
-        expected_version: the row version the form showed (None: do not check).
-    """
-    row = load_set(session, set_version)
-    if row.status != "draft":
-        raise RiskSetNotDraftError(set_version=row.set_version, status=row.status)
-    expect_version(row, expected_version)
-    return row
+    return parse_document(RULE_SETS.load(session, set_version).rules)
 
 
 def public(row: RiskRuleSet) -> RiskRuleSetPublic:
@@ -262,42 +264,6 @@ def public(row: RiskRuleSet) -> RiskRuleSetPublic:
         created_at=row.created_at, version=row.version)
 
 
-def _clean_note(note: str | None) -> str | None:
-    text = " ".join(str(note or "").split())
-    if len(text) > NOTE_MAX or "<" in text or ">" in text:
-        raise InvalidError("risk.svc.error.note", field="note", max=NOTE_MAX)
-    return text or None
-
-
-def _edit(spec, change: Mapping[str, Any]):
-    """``spec`` with one change applied (params merge into the current ones); shape errors refused."""
-    unknown = sorted(set(change) - set(EDITABLE_FIELDS))
-    if unknown:
-        raise RiskUnknownFieldError(field=unknown[0], code=spec.code, name=", ".join(unknown),
-                                    allowed=", ".join(EDITABLE_FIELDS))
-    fields: dict[str, Any] = {}
-    if "params" in change:
-        value = change["params"]
-        if isinstance(value, str | bytes):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise RiskRuleInvalidError("params_json", field="params", code=spec.code, reason=exc.msg) from exc
-        if not isinstance(value, Mapping):
-            raise RiskRuleInvalidError("params_object", field="params", code=spec.code)
-        fields["params"] = {**dict(spec.params), **dict(value)}
-    if "level" in change:
-        level = change["level"]
-        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 8:
-            raise RiskRuleInvalidError("level_range", field="level", code=spec.code, value=level, min=1, max=8)
-        fields["level"] = int(level)
-    if "enabled" in change:
-        if not isinstance(change["enabled"], bool):
-            raise RiskRuleInvalidError("enabled_type", field="enabled", code=spec.code, value=change["enabled"])
-        fields["enabled"] = change["enabled"]
-    return dataclasses.replace(spec, **fields)
-
-
 # ---------------------------------------------------------------------------------------------
 # Reads
 # ---------------------------------------------------------------------------------------------
@@ -306,9 +272,7 @@ def _edit(spec, change: Mapping[str, Any]):
 @use_case(permission=Permission.oversight)
 def risk_rule_set_history(uow, *, actor: Actor) -> list[RiskRuleSetPublic]:
     """Every rule-set version, newest first (the shipped set is published on first use)."""
-    ensure_published_risk_set(uow.session)
-    rows = uow.session.execute(select(RiskRuleSet).order_by(col(RiskRuleSet.set_version).desc())).scalars()
-    return [public(r) for r in rows]
+    return [public(r) for r in RULE_SETS.history(uow.session)]
 
 
 @use_case(permission=Permission.oversight)
@@ -326,7 +290,7 @@ def risk_rule_table(uow, *, actor: Actor, set_version: int | None = None) -> pd.
         after a signal). ``attrs`` carries ``set_version``, ``status`` and ``row_version``.
     """
     session = uow.session
-    row = ensure_published_risk_set(session) if set_version is None else load_set(session, set_version)
+    row = RULE_SETS.ensure_published(session) if set_version is None else RULE_SETS.load(session, set_version)
     rules = parse_document(row.rules).rules
     frame = pd.DataFrame([{
         "code": r.code, "version": int(r.version), "name": r.name, "name_en": r.name_en, "category": r.category,
@@ -339,52 +303,6 @@ def risk_rule_table(uow, *, actor: Actor, set_version: int | None = None) -> pd.
             frame[column] = frame[column].fillna(0).astype(int)
     frame.attrs.update(set_version=row.set_version, status=row.status, row_version=row.version)
     return frame
-
-
-def performance_frame(session: Session) -> pd.DataFrame:
-    """Per rule code: signals, feedback, precision and median lead time to a later default.
-
-    A signal's loan is its own ``loan_id``, or (an enterprise-level signal) the enterprise's loans at
-    the signal's institution (any institution when it has none); the lead time is the days from
-    ``raised_at`` to the earliest ``defaulted_at`` after it. Copies of one fact sent to several
-    lenders count once for the lead time (per enterprise, rule and day raised).
-
-    Args:
-        session: the caller's open session.
-    """
-    s, ln = RiskSignal.__table__, Loan.__table__
-    signals = pd.read_sql(select(s.c.id, s.c.enterprise_id, s.c.loan_id, s.c.institution_id, s.c.rule_code,
-                                 s.c.feedback, s.c.raised_at), session.connection())
-    if signals.empty:
-        return pd.DataFrame(columns=PERFORMANCE_COLUMNS)
-    counts = signals.groupby("rule_code").agg(
-        signals=("id", "size"), feedback=("feedback", lambda f: int(f.isin(["true_alarm", "false_alarm"]).sum())),
-        true_alarms=("feedback", lambda f: int((f == "true_alarm").sum())),
-        false_alarms=("feedback", lambda f: int((f == "false_alarm").sum())))
-    judged = counts["true_alarms"] + counts["false_alarms"]
-    counts["precision"] = (counts["true_alarms"] / judged).where(judged > 0)
-    defaults = pd.read_sql(select(ln.c.id.label("d_loan"), ln.c.enterprise_id, ln.c.institution_id.label("d_inst"),
-                                  ln.c.defaulted_at).where(ln.c.defaulted_at.is_not(None)), session.connection())
-    lead = pd.DataFrame(columns=["rule_code", "defaults_after", "lead_time_days"])
-    if not defaults.empty:
-        signals["raised_at"] = pd.to_datetime(signals["raised_at"], utc=True, format="ISO8601")
-        defaults["defaulted_at"] = pd.to_datetime(defaults["defaulted_at"], utc=True, format="ISO8601")
-        pairs = signals.merge(defaults, on="enterprise_id")
-        own_loan = pairs["loan_id"].notna() & (pairs["loan_id"] == pairs["d_loan"])
-        same_bank = pairs["loan_id"].isna() & (pairs["institution_id"].isna()
-                                               | (pairs["institution_id"] == pairs["d_inst"]))
-        pairs = pairs[(own_loan | same_bank) & (pairs["defaulted_at"] > pairs["raised_at"])]
-        if not pairs.empty:
-            pairs = pairs.assign(days=(pairs["defaulted_at"] - pairs["raised_at"]).dt.total_seconds() / 86400.0,
-                                 day=pairs["raised_at"].dt.date)
-            first = pairs.groupby(["enterprise_id", "rule_code", "day", "d_loan"])["days"].min().reset_index()
-            first = first.groupby(["enterprise_id", "rule_code", "day"])["days"].min().reset_index()
-            lead = first.groupby("rule_code").agg(defaults_after=("days", "size"),
-                                                  lead_time_days=("days", "median")).reset_index()
-    out = counts.reset_index().merge(lead, on="rule_code", how="left")
-    out["defaults_after"] = out["defaults_after"].fillna(0).astype(int)
-    out["lead_time_days"] = pd.to_numeric(out["lead_time_days"], errors="coerce").round(1)
-    return out[PERFORMANCE_COLUMNS].sort_values("rule_code").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,20 +320,7 @@ def create_risk_draft(uow, *, actor: Actor, note: str | None = None) -> RiskRule
     Raises:
         RiskDraftExistsError: a draft exists already (one at a time).
     """
-    session = uow.session
-    clean = _clean_note(note)
-    published = ensure_published_risk_set(session)
-    existing = session.execute(select(RiskRuleSet).where(RiskRuleSet.status == "draft")).scalars().first()
-    if existing is not None:
-        raise RiskDraftExistsError(set_version=existing.set_version)
-    top = int(session.execute(select(func.max(RiskRuleSet.set_version))).scalar() or 0)
-    row = RiskRuleSet(set_version=top + 1, status="draft", rules=_document(parse_document(published.rules), top + 1),
-                      note=clean, created_by_id=actor.user_id)
-    session.add(row)
-    session.flush()
-    uow.audit("risk.rule_set.draft", entity_type="risk_rule_set", entity_id=row.id,
-              after={"set_version": row.set_version, "from": published.set_version, "note": clean})
-    return public(row)
+    return public(RULE_SETS.create_draft(uow, actor=actor, note=note))
 
 
 @use_case(permission=Permission.risk_manage, write=True)
@@ -440,44 +345,10 @@ def update_risk_draft(
 
     Raises:
         RiskSetNotDraftError, StaleVersionError, RiskUnknownRuleError, RiskUnknownFieldError,
-        RiskRuleInvalidError (nothing stored).
+        RiskRuleInvalidError, RiskRuleSetError (nothing stored).
     """
-    session = uow.session
-    row = draft_row(session, set_version, expected_version)
-    current = parse_document(row.rules)
-    base = parse_document(ensure_published_risk_set(session).rules).by_code
-    top = {code: int(v) for code, v in session.execute(
-        select(RiskRule.code, func.max(RiskRule.rule_version)).group_by(RiskRule.code)).all()}
-    specs = dict(current.by_code)
-    changed: dict[str, dict[str, Any]] = {}
-    for code, change in (changes or {}).items():
-        if str(code) not in specs:
-            raise RiskUnknownRuleError(field="code", code=code)
-        if not isinstance(change, Mapping):
-            raise RiskUnknownFieldError(field=str(code), code=code, name=str(change),
-                                        allowed=", ".join(EDITABLE_FIELDS))
-        before, after = specs[str(code)], _edit(specs[str(code)], change)
-        published = base.get(str(code))
-        if published is not None:
-            moved = any(getattr(after, f) != getattr(published, f) for f in VERSIONED_FIELDS)
-            newest = max(top.get(str(code), 0), int(published.version))
-            after = dataclasses.replace(after, version=newest + 1 if moved else int(published.version))
-        diff = {f: getattr(after, f) for f in (*EDITABLE_FIELDS, "version") if getattr(after, f) != getattr(before, f)}
-        if diff:
-            changed[str(code)] = diff
-        specs[str(code)] = after
-    edited = dataclasses.replace(current, rules=tuple(specs[r.code] for r in current.rules))
-    document = _document(parse_document(_document(edited, row.set_version)), row.set_version)  # validated
-    if changed:
-        row.rules = document  # a new object, so the JSON column is written
-        row.dry_run = None  # an earlier dry run no longer describes this draft
-    if note is not None:
-        row.note = _clean_note(note)
-    session.add(row)
-    session.flush()
-    uow.audit("risk.rule_set.edit", entity_type="risk_rule_set", entity_id=row.id,
-              after={"set_version": row.set_version, "changed": changed, "note": row.note})
-    return public(row)
+    return public(RULE_SETS.update_draft(uow, set_version=set_version, expected_version=expected_version,
+                                         changes=changes, note=note))
 
 
 @use_case(permission=Permission.risk_manage, write=True)
@@ -489,22 +360,9 @@ def publish_risk_draft(uow, *, actor: Actor, set_version: int, expected_version:
         expected_version: the row version the form showed.
 
     Raises:
-        RiskSetNotDraftError, StaleVersionError, RiskRuleInvalidError (the draft no longer validates).
+        RiskSetNotDraftError, StaleVersionError, RiskRuleSetError (the draft no longer validates).
     """
-    session = uow.session
-    row = draft_row(session, set_version, expected_version)
-    rule_set = parse_document(row.rules)
-    previous = ensure_published_risk_set(session)
-    previous.status = "superseded"
-    session.add(previous)
-    session.flush()
-    row.status, row.published_at, row.published_by_id = "published", utcnow(), actor.user_id
-    session.add(row)
-    session.flush()
-    materialize(session, rule_set)
-    uow.audit("risk.rule_set.publish", entity_type="risk_rule_set", entity_id=row.id,
-              before={"published": previous.set_version}, after={"published": row.set_version})
-    return public(row)
+    return public(RULE_SETS.publish(uow, actor=actor, set_version=set_version, expected_version=expected_version))
 
 
 @use_case(permission=Permission.risk_manage, write=True)
@@ -520,25 +378,7 @@ def rollback_risk_rule_set(uow, *, actor: Actor, expected_version: int, note: st
         RiskNoPreviousSetError: no superseded version precedes the published one.
         StaleVersionError: the published version changed since the form read it.
     """
-    session = uow.session
-    clean = _clean_note(note)
-    current = ensure_published_risk_set(session)
-    expect_version(current, expected_version)
-    previous = session.execute(select(RiskRuleSet).where(
-        RiskRuleSet.status == "superseded", RiskRuleSet.set_version < current.set_version)
-        .order_by(col(RiskRuleSet.set_version).desc())).scalars().first()
-    if previous is None:
-        raise RiskNoPreviousSetError(set_version=current.set_version)
-    current.status = "rolled_back"
-    session.add(current)
-    session.flush()
-    previous.status, previous.published_at, previous.published_by_id = "published", utcnow(), actor.user_id
-    session.add(previous)
-    session.flush()
-    materialize(session, parse_document(previous.rules))
-    uow.audit("risk.rule_set.rollback", entity_type="risk_rule_set", entity_id=previous.id,
-              before={"published": current.set_version}, after={"published": previous.set_version, "note": clean})
-    return public(previous)
+    return public(RULE_SETS.rollback(uow, actor=actor, expected_version=expected_version, note=note))
 
 
 @use_case(permission=Permission.risk_manage, write=True)
@@ -548,9 +388,4 @@ def discard_risk_draft(uow, *, actor: Actor, set_version: int, expected_version:
     Raises:
         RiskSetNotDraftError, StaleVersionError.
     """
-    session = uow.session
-    row = draft_row(session, set_version, expected_version)
-    uow.audit("risk.rule_set.discard", entity_type="risk_rule_set", entity_id=row.id,
-              before={"set_version": row.set_version, "note": row.note})
-    session.delete(row)
-    session.flush()
+    RULE_SETS.discard(uow, set_version=set_version, expected_version=expected_version)

@@ -17,7 +17,7 @@ from core.db import get_engine
 from core.errors import ForbiddenError, NotFoundError
 from core.models import FinancialStatement, GovRecord
 from core.models.types import ApplicationStatus, GovSource, ProductStatus, Scale
-from core.services import applications, directory, products
+from core.services import applications, directory, product_eligibility, products
 from tests import factories as f
 
 
@@ -161,7 +161,7 @@ def test_demo_identities_and_demo_actor_map_users_to_actors(world):
 
 
 def test_eligibility_explains_what_a_newcomer_is_missing(world):
-    matches = products.eligible_products_for(
+    matches = product_eligibility.eligible_products_for(
         actor=world["newcomer_actor"], enterprise_id=world["newcomer"], as_of=date(2026, 6, 1)
     )
     by_name = {m.product.name: m for m in matches}
@@ -182,13 +182,13 @@ def test_eligibility_explains_what_a_newcomer_is_missing(world):
 
 
 def test_established_firm_meets_the_narrow_product(world):
-    matches = products.eligible_products_for(actor=world["ent_actor"], enterprise_id=world["ent"])
+    matches = product_eligibility.eligible_products_for(actor=world["ent_actor"], enterprise_id=world["ent"])
     assert all(m.eligible for m in matches)
 
 
 def test_enterprise_cannot_ask_eligibility_for_another(world):
     with pytest.raises(ForbiddenError):
-        products.eligible_products_for(actor=world["ent_actor"], enterprise_id=world["newcomer"])
+        product_eligibility.eligible_products_for(actor=world["ent_actor"], enterprise_id=world["newcomer"])
 
 
 def test_bank_lists_its_products_including_drafts_but_not_other_banks(world):
@@ -256,7 +256,7 @@ def test_seeded_demo_users_can_use_every_read_service(seeded_db):
     ent_actor = directory.demo_actor(user_id=directory.demo_identities(app="enterprise")[0].user_id)
     profile = directory.enterprise_profile(actor=ent_actor, enterprise_id=ent_actor.enterprise_id)
     assert len(profile.series) == 12
-    matches = products.eligible_products_for(actor=ent_actor, enterprise_id=ent_actor.enterprise_id)
+    matches = product_eligibility.eligible_products_for(actor=ent_actor, enterprise_id=ent_actor.enterprise_id)
     assert matches and all(m.eligible or m.missing for m in matches)
 
     bank_actor = directory.demo_actor(user_id=directory.demo_identities(app="bank")[0].user_id)

@@ -38,6 +38,7 @@ def test_seeding_writes_the_generated_rows_and_a_second_run_duplicates_nothing(d
     assert not report.skipped
     assert report.rows == expected
     assert _counts(url) == expected
+    assert expected["lead"] > expected["financing_need"] // 2 and expected["appointment"] > 0  # ledger and hall
 
     again = seed_database(url, scale="small", seed=5, n_enterprises=N, progress=False)
     assert again.skipped and "already holds the demo data" in again.message
@@ -67,13 +68,17 @@ def test_force_reloads_the_same_data(db):
 
 def test_the_seeded_fixture_has_every_role_and_status(seeded_db):
     from core.db import session_scope
-    from core.models import Application
+    from core.models import Application, Appointment, Lead
 
     with session_scope() as session:
         roles = {r for rs in session.exec(select(User.roles)).all() for r in rs}
         statuses = set(session.exec(select(Application.status).distinct()).all())
+        lead_statuses = set(session.exec(select(Lead.status).distinct()).all())
+        visits = set(session.exec(select(Appointment.status).distinct()).all())
     assert "enterprise_admin" in roles and "regulator_analyst" in roles and "wall_viewer" in roles
     assert len(statuses) == 13
+    assert {"responded", "applied", "declined", "expired"} <= lead_statuses
+    assert {"attended", "no_show", "cancelled", "booked"} == visits
 
 
 def _run_script(*args: str) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ from core.auth import Actor
 from core.db import session_scope
 from core.models import CreditScore, GovRecord, RecordDispute, ScoringModel
 from core.models.types import GovSource, Grade, ModelStatus, OrgKind
-from core.services import disputes
+from core.services import dispute_answers, disputes
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -169,8 +169,8 @@ def test_the_desk_refuses_a_stale_answer_with_a_clear_message(firms):
                                     reason="1月实际纳税15000元，请更正", idempotency_key="desk-page-0002")
     at = page(DESK, firms["operator"])
     # Another operator answers while this one is still typing.
-    disputes.answer_dispute(actor=firms["operator"], dispute_id=raised.id, outcome="rejected",
-                            answer="数据无误", expected_version=raised.version)
+    dispute_answers.answer_dispute(actor=firms["operator"], dispute_id=raised.id, outcome="rejected",
+                                   answer="数据无误", expected_version=raised.version)
     at.text_area(key=f"reg_disputes_answer_{raised.id}").input("维持原数据")
     at.button(key=f"reg_disputes_submit_{raised.id}").click().run()
     assert not at.exception

@@ -20,7 +20,7 @@ from core.auth import Actor
 from core.db import session_scope
 from core.enums import HolderType, LoanStatus
 from core.models import LargeDefaultCase, RiskRule, RiskRuleSet, RiskSignal, RiskSignalEvent, Shareholding
-from core.services import risk_rules, risk_signals, risk_views
+from core.services import risk_queues, risk_rules, risk_views
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -115,7 +115,7 @@ def test_the_bank_officer_handles_a_signal_from_acknowledge_to_close(db):
 def test_a_signal_changed_meanwhile_is_refused_with_the_stale_version_message(db, monkeypatch):
     w = build()
     officer = factories.actor("bank_officer", organization_id=w["bank"])
-    queue = risk_signals.institution_signal_queue
+    queue = risk_queues.institution_signal_queue
 
     def read_then_someone_else_writes(**kwargs):
         frame = queue(**kwargs)
@@ -127,7 +127,7 @@ def test_a_signal_changed_meanwhile_is_refused_with_the_stale_version_message(db
 
     at = page(BANK, officer)
     ok(at)
-    monkeypatch.setattr(risk_signals, "institution_signal_queue", read_then_someone_else_writes)
+    monkeypatch.setattr(risk_queues, "institution_signal_queue", read_then_someone_else_writes)
     at.button(key="bank_risk_ack").click().run()
     assert not at.exception
     assert at.error and "已被他人修改" in at.error[0].value

@@ -12,7 +12,7 @@ from sqlmodel import select
 from core.db import session_scope
 from core.errors import ForbiddenError, InvalidError, StaleVersionError, ValidationErrors
 from core.models import AuditEvent, FinancialStatement, GovRecord, Notification, RecordDispute
-from core.services import disputes, my_data
+from core.services import dispute_answers, disputes, my_data
 from core.services.disputes import (
     DisputeAlreadyOpenError,
     DisputeKeyReusedError,
@@ -45,7 +45,7 @@ def dispute_rows():
 def rerates(monkeypatch):
     """The re-rating hook's calls (the scoring service is not exercised here)."""
     calls = []
-    monkeypatch.setattr(disputes, "rerate_after_correction", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(dispute_answers, "rerate_after_correction", lambda **kw: calls.append(kw))
     return calls
 
 
@@ -137,7 +137,7 @@ def test_several_bad_fields_are_reported_together(world):
 
 def test_answer_corrected_changes_the_value_notifies_and_rerates(world, rerates):
     raised = raise_tax(world, proposed_value="15000")
-    answered = disputes.answer_dispute(
+    answered = dispute_answers.answer_dispute(
         actor=world.operator,
         dispute_id=raised.id,
         outcome="corrected",
@@ -168,12 +168,12 @@ def test_correcting_a_financial_statement_changes_the_named_field_only(world, re
         idempotency_key="fs-dispute-01",
     )
     with pytest.raises(InvalidError) as caught:
-        disputes.answer_dispute(
+        dispute_answers.answer_dispute(
             actor=world.operator, dispute_id=raised.id, outcome="corrected", answer="已核实",
             corrected_field="revenue", corrected_value="-5", expected_version=raised.version,
         )
     assert caught.value.field == "corrected_value"
-    disputes.answer_dispute(
+    dispute_answers.answer_dispute(
         actor=world.operator, dispute_id=raised.id, outcome="corrected", answer="已核实",
         corrected_field="revenue", corrected_value="8500000", expected_version=raised.version,
     )
@@ -186,7 +186,7 @@ def test_correcting_a_financial_statement_changes_the_named_field_only(world, re
 def test_a_bad_correction_leaves_the_record_and_the_dispute_untouched(world, rerates):
     raised = raise_tax(world)
     with pytest.raises(ValidationErrors) as caught:
-        disputes.answer_dispute(
+        dispute_answers.answer_dispute(
             actor=world.operator, dispute_id=raised.id, outcome="corrected", answer="",
             corrected_value="很多", expected_version=raised.version,
         )
@@ -199,7 +199,7 @@ def test_a_bad_correction_leaves_the_record_and_the_dispute_untouched(world, rer
 
 def test_answer_rejected_leaves_the_record_and_tells_the_enterprise_why(world, rerates):
     raised = raise_tax(world)
-    disputes.answer_dispute(
+    dispute_answers.answer_dispute(
         actor=world.operator, dispute_id=raised.id, outcome="rejected",
         answer="税务部门确认原数据无误。", expected_version=raised.version,
     )
@@ -217,12 +217,12 @@ def test_answer_rejected_leaves_the_record_and_tells_the_enterprise_why(world, r
 def test_the_second_of_two_concurrent_answers_gets_a_stale_version_conflict(world, rerates):
     raised = raise_tax(world)
     seen_by_both = disputes.dispute_detail(actor=world.operator, dispute_id=raised.id).dispute.version
-    disputes.answer_dispute(
+    dispute_answers.answer_dispute(
         actor=world.operator, dispute_id=raised.id, outcome="rejected", answer="数据无误",
         expected_version=seen_by_both,
     )
     with pytest.raises(StaleVersionError):
-        disputes.answer_dispute(
+        dispute_answers.answer_dispute(
             actor=world.operator2, dispute_id=raised.id, outcome="corrected", answer="已更正",
             corrected_value="15000", expected_version=seen_by_both,
         )
@@ -253,7 +253,7 @@ def test_the_enterprise_withdraws_its_open_dispute_but_not_an_answered_one(world
     withdrawn = disputes.withdraw_dispute(actor=world.own.actor, dispute_id=raised.id)
     assert withdrawn.status == "withdrawn"
     with pytest.raises(DisputeNotOpenError):
-        disputes.answer_dispute(
+        dispute_answers.answer_dispute(
             actor=world.operator, dispute_id=raised.id, outcome="rejected", answer="数据无误",
             expected_version=withdrawn.version,
         )
@@ -285,7 +285,7 @@ def test_the_desk_lists_open_disputes_first_by_due_date(world, rerates):
         actor=world.own.actor, record_type="shareholding", record_id=world.own.holding_id,
         reason="股东持股比例应为55%", idempotency_key="holding-01", now=NOW - timedelta(days=10),
     )
-    disputes.answer_dispute(
+    dispute_answers.answer_dispute(
         actor=world.operator, dispute_id=answered.id, outcome="corrected", answer="已更正",
         corrected_value="55", expected_version=answered.version,
     )
@@ -332,7 +332,7 @@ def test_the_rerating_runs_after_the_correction_is_committed(world, monkeypatch)
 
     monkeypatch.setattr(rating_runs, "rerate_enterprises", fake_rerate)
     raised = raise_tax(world)
-    disputes.answer_dispute(
+    dispute_answers.answer_dispute(
         actor=world.operator, dispute_id=raised.id, outcome="corrected", answer="已更正",
         corrected_value="15000", expected_version=raised.version,
     )
@@ -347,7 +347,7 @@ def test_a_failing_rerating_does_not_undo_the_answer(world, monkeypatch):
 
     monkeypatch.setattr(rating_runs, "rerate_enterprises", broken)
     raised = raise_tax(world)
-    answered = disputes.answer_dispute(
+    answered = dispute_answers.answer_dispute(
         actor=world.operator, dispute_id=raised.id, outcome="corrected", answer="已更正",
         corrected_value="15000", expected_version=raised.version,
     )

@@ -111,7 +111,7 @@ def test_a_database_failure_midway_rolls_everything_back_and_records_the_failed_
         calls.append(1)
         raise OperationalError("INSERT INTO quarantined_row", {}, Exception("disk full"))
 
-    monkeypatch.setattr(ingestion, "_quarantine", failing_quarantine)
+    monkeypatch.setattr(ingestion, "quarantine_rows", failing_quarantine)
     with pytest.raises(ingestion.ImportFailedError) as info:
         run(sample("market_enterprise_gbk.csv"), "market_enterprise_gbk.csv")
     assert calls == [1]  # the enterprises had been inserted when it failed

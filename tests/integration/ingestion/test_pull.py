@@ -22,7 +22,7 @@ from core.adapters.gov_api import HttpDepartmentApi
 from core.config import get_settings
 from core.db import session_scope
 from core.models import GovRecord, ImportBatch
-from core.services import ingestion, ingestion_pull
+from core.services import ingestion, ingestion_pull, ingestion_sources
 from tests.integration.ingestion.helpers import OPERATOR, data_counts, sample
 
 TOKEN = "feed-token-123"
@@ -193,7 +193,7 @@ def test_an_unconfigured_source_cannot_be_pulled(db, monkeypatch):
     get_settings.cache_clear()
     with pytest.raises(GovApiNotConfiguredError):
         pull()
-    sources = {s.name: s for s in ingestion.list_import_sources(actor=OPERATOR)}
+    sources = {s.name: s for s in ingestion_sources.list_import_sources(actor=OPERATOR)}
     assert sources["tax_paid_api"].pullable and not sources["tax_paid_api"].configured
     assert not sources["tax_paid"].pullable
 

@@ -12,7 +12,7 @@ from core.db import session_scope
 from core.errors import ForbiddenError, InvalidError, StaleVersionError
 from core.models import Application, Enterprise, Loan, Notification, Repayment, RepaymentInstallment
 from core.models.types import ApplicationStatus, InstallmentStatus, LoanStatus
-from core.services import loan_reads, loans
+from core.services import loan_reads, loan_repayments, loans
 from core.services.application_flow import ApplicationTransitionError
 from tests.integration.loans.conftest import key, make_application
 
@@ -123,8 +123,8 @@ def _schedule(loan_id: int) -> list[RepaymentInstallment]:
 
 
 def _repay(world, loan_id, amount, paid_on, **kw):
-    return loans.record_repayment(actor=world.officer, loan_id=loan_id, amount=amount, paid_on=paid_on,
-                                  idempotency_key=kw.pop("idempotency_key", key()), **kw)
+    return loan_repayments.record_repayment(actor=world.officer, loan_id=loan_id, amount=amount, paid_on=paid_on,
+                                            idempotency_key=kw.pop("idempotency_key", key()), **kw)
 
 
 def test_partial_repayment_settles_interest_first(world):

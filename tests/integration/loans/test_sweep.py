@@ -12,7 +12,7 @@ from core.db import session_scope
 from core.errors import ForbiddenError
 from core.models import Application, ApplicationEvent, Loan, Notification, RepaymentInstallment
 from core.models.types import InstallmentStatus, LoanStatus
-from core.services import loans
+from core.services import loan_repayments, loans
 from core.services.loan_sweep import loan_daily_sweep, reminder_of
 from tests.integration.loans.conftest import key, make_application
 
@@ -83,8 +83,8 @@ def test_a_repayment_holiday_pauses_overdue_handling(world):
 def test_paying_the_arrears_then_sweeping_keeps_it_current(world):
     loan = _loan(world)
     loan_daily_sweep(actor=SYSTEM_ACTOR, as_of=date(2026, 2, 20))
-    loans.record_repayment(actor=world.officer, loan_id=loan.id, amount="10480.00", paid_on=date(2026, 2, 21),
-                           idempotency_key=key())
+    loan_repayments.record_repayment(actor=world.officer, loan_id=loan.id, amount="10480.00", paid_on=date(2026, 2, 21),
+                                     idempotency_key=key())
     assert loan_daily_sweep(actor=SYSTEM_ACTOR, as_of=date(2026, 2, 22)).became_overdue == 0
     assert _status(loan.id) == ("active", "repaying")
 

@@ -13,7 +13,7 @@ from core.auth import SYSTEM_ACTOR
 from core.db import session_scope
 from core.errors import ForbiddenError, InvalidError, StaleVersionError
 from core.models import Lead, Notification
-from core.services import leads, needs
+from core.services import lead_sweep, leads, needs
 from tests.integration.matching.world import NOW, build
 
 
@@ -77,7 +77,7 @@ def test_a_response_based_on_a_stale_version_is_refused(db):
 def test_an_expired_lead_can_no_longer_be_answered(db):
     w = build()
     out = _publish(w, dispatch_limit=1)
-    needs.sweep_leads(actor=SYSTEM_ACTOR, now=NOW + timedelta(days=10))
+    lead_sweep.sweep_leads(actor=SYSTEM_ACTOR, now=NOW + timedelta(days=10))
     with pytest.raises(leads.LeadClosedError):
         leads.respond_to_lead(actor=w.officers["a"], lead_id=int(out.leads["lead_id"].iloc[0]), accept=True)
 

@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from core.db import session_scope
 from core.errors import ForbiddenError, InvalidError, ValidationErrors
-from core.lending.workdays import SHANGHAI
+from core.lending.workdays import SHANGHAI, sla_deadline
 from core.models import AuditEvent, FinancingNeed, Lead, Notification
-from core.services import needs
+from core.services import lead_sweep, need_claims, needs
 from tests.integration.matching.world import NOW, build
 
 
@@ -116,13 +116,13 @@ def test_the_sweep_expires_escalates_and_redispatches_exactly_once(db):
     needs.publish_need(actor=w.owner, need=w.need(dispatch_limit=2), idempotency_key="need-key-0007", now=NOW)
     from core.auth import SYSTEM_ACTOR
 
-    before = needs.sweep_leads(actor=SYSTEM_ACTOR, now=NOW + timedelta(days=9))  # 9 Oct, still in time
+    before = lead_sweep.sweep_leads(actor=SYSTEM_ACTOR, now=NOW + timedelta(days=9))  # 9 Oct, still in time
     assert before.expired == [] and before.redispatched == []
     after = NOW + timedelta(days=10)  # Sat 10 Oct: both first-response clocks have run out
-    first = needs.sweep_leads(actor=SYSTEM_ACTOR, now=after)
+    first = lead_sweep.sweep_leads(actor=SYSTEM_ACTOR, now=after)
     assert len(first.expired) == 2 and first.escalated == first.expired
     assert len(first.redispatched) == 1  # only bank c is left
-    again = needs.sweep_leads(actor=SYSTEM_ACTOR, now=after)
+    again = lead_sweep.sweep_leads(actor=SYSTEM_ACTOR, now=after)
     assert again.expired == [] and again.redispatched == [] and again.escalated == []
     leads = {lead.institution_id: lead for lead in _rows(Lead)}
     assert leads[w.banks["c"]].channel == "redispatch" and leads[w.banks["c"]].status == "pending"
@@ -145,8 +145,8 @@ def test_a_late_decision_is_escalated_once(db):
     lead_id = int(out.leads["lead_id"].iloc[0])
     leads.respond_to_lead(actor=w.officers["a"], lead_id=lead_id, accept=True, now=NOW + timedelta(hours=1))
     late = NOW + timedelta(days=14)
-    assert needs.sweep_leads(actor=SYSTEM_ACTOR, now=late).decision_escalated == [lead_id]
-    assert needs.sweep_leads(actor=SYSTEM_ACTOR, now=late).decision_escalated == []
+    assert lead_sweep.sweep_leads(actor=SYSTEM_ACTOR, now=late).decision_escalated == [lead_id]
+    assert lead_sweep.sweep_leads(actor=SYSTEM_ACTOR, now=late).decision_escalated == []
 
 
 # ------------------------------------------------------------------------------------------ claims
@@ -159,15 +159,15 @@ def test_an_institution_claims_an_open_need_that_was_not_pushed_to_it(db):
     assert len(out.leads) == 3
     need_id = out.need.id
     # every family already holds a lead: nobody may claim it
-    with pytest.raises(needs.NeedAlreadyLeadError):
-        needs.claim_need(actor=w.officers["c"], need_id=need_id, now=NOW)
+    with pytest.raises(need_claims.NeedAlreadyLeadError):
+        need_claims.claim_need(actor=w.officers["c"], need_id=need_id, now=NOW)
     from core.services import leads
 
     # b declines: one active lead fewer, but b's family still holds a lead (declined) for it
     lead_b = out.leads.set_index("institution_id").loc[w.banks["b"], "lead_id"]
     leads.respond_to_lead(actor=w.officers["b"], lead_id=int(lead_b), accept=False, reason="超出授信区域", now=NOW)
-    with pytest.raises(needs.NeedAlreadyLeadError):
-        needs.claim_need(actor=w.officers["b"], need_id=need_id, now=NOW)
+    with pytest.raises(need_claims.NeedAlreadyLeadError):
+        need_claims.claim_need(actor=w.officers["b"], need_id=need_id, now=NOW)
 
 
 def test_claim_rules_room_eligibility_and_the_family(db):
@@ -176,25 +176,25 @@ def test_claim_rules_room_eligibility_and_the_family(db):
                              idempotency_key="need-key-0010", now=NOW)
     need_id = out.need.id
     assert out.leads["institution_id"].tolist() == [w.branches["a_local"]]
-    with pytest.raises(needs.NeedFullError):  # K = 1 and a's lead is active
-        needs.claim_need(actor=w.officers["b"], need_id=need_id, now=NOW)
+    with pytest.raises(need_claims.NeedFullError):  # K = 1 and a's lead is active
+        need_claims.claim_need(actor=w.officers["b"], need_id=need_id, now=NOW)
     from core.services import leads
 
     leads.respond_to_lead(actor=w.officers["a"], lead_id=int(out.leads["lead_id"].iloc[0]), accept=False,
                           reason="额度已满", now=NOW)
-    claimable_c = needs.claimable_needs(actor=w.officers["c"], institution_id=w.banks["c"], now=NOW)
+    claimable_c = need_claims.claimable_needs(actor=w.officers["c"], institution_id=w.banks["c"], now=NOW)
     assert need_id not in claimable_c["need_id"].tolist()  # c's 9 % product is above the 8 % cap
-    with pytest.raises(needs.NeedNotEligibleError):
-        needs.claim_need(actor=w.officers["c"], need_id=need_id, now=NOW)
-    claimable_b = needs.claimable_needs(actor=w.officers["b"], institution_id=w.banks["b"], now=NOW)
+    with pytest.raises(need_claims.NeedNotEligibleError):
+        need_claims.claim_need(actor=w.officers["c"], need_id=need_id, now=NOW)
+    claimable_b = need_claims.claimable_needs(actor=w.officers["b"], institution_id=w.banks["b"], now=NOW)
     assert claimable_b["need_id"].tolist() == [need_id]
     with pytest.raises(ForbiddenError):  # b's officer cannot claim for bank c
-        needs.claim_need(actor=w.officers["b"], need_id=need_id, institution_id=w.banks["c"], now=NOW)
-    claimed = needs.claim_need(actor=w.officers["b"], need_id=need_id, now=NOW)
+        need_claims.claim_need(actor=w.officers["b"], need_id=need_id, institution_id=w.banks["c"], now=NOW)
+    claimed = need_claims.claim_need(actor=w.officers["b"], need_id=need_id, now=NOW)
     assert claimed["channel"].tolist() == ["claim"] and claimed["status"].tolist() == ["responded"]
-    with pytest.raises(needs.NeedAlreadyLeadError):
-        needs.claim_need(actor=w.officers["b"], need_id=need_id, now=NOW)
-    assert needs.claimable_needs(actor=w.officers["b"], institution_id=w.banks["b"], now=NOW).empty
+    with pytest.raises(need_claims.NeedAlreadyLeadError):
+        need_claims.claim_need(actor=w.officers["b"], need_id=need_id, now=NOW)
+    assert need_claims.claimable_needs(actor=w.officers["b"], institution_id=w.banks["b"], now=NOW).empty
 
 
 def test_a_closed_need_cannot_be_claimed(db):
@@ -204,13 +204,13 @@ def test_a_closed_need_cannot_be_claimed(db):
         row = s.get(FinancingNeed, out.need.id)
         row.status = "closed"
         s.add(row)
-    with pytest.raises(needs.NeedNotOpenError):
-        needs.claim_need(actor=w.officers["b"], need_id=out.need.id, now=NOW)
+    with pytest.raises(need_claims.NeedNotOpenError):
+        need_claims.claim_need(actor=w.officers["b"], need_id=out.need.id, now=NOW)
 
 
 def test_time_is_never_naive():
     with pytest.raises(ValueError):
-        needs.sla_deadline(datetime(2026, 9, 30, 10), 2)
+        sla_deadline(datetime(2026, 9, 30, 10), 2)
 
 
 def test_the_sweep_script_prints_one_json_line(db, capsys):

@@ -114,3 +114,27 @@ def test_leads_for_a_product_lists_fitting_enterprises_and_open_needs(db):
     assert need_row["enterprise_id"] == w.enterprise_id and need_row["need_amount"] == 500000.0
     with pytest.raises(ForbiddenError):
         matching.leads_for_product(actor=w.officers["b"], product_id=w.products["a"], as_of=AS_OF)
+
+
+def test_a_decision_reaches_the_ranking_at_the_next_data_version_or_after_the_recheck_interval(db, monkeypatch):
+    from core import cache
+    from core.services import matching_load
+
+    w = build()
+
+    def decide(n: int) -> None:
+        with session_scope() as s:
+            for i in range(n):
+                factories.application(s, factories.enterprise(s), s.get(factories.Product, w.products["a"]),
+                                      status=ApplicationStatus.approved if i % 3 else ApplicationStatus.rejected)
+
+    def trained_on() -> int:
+        return matching.recommend_products(actor=w.owner, enterprise_id=w.enterprise_id, as_of=AS_OF).model_trained_on
+
+    assert trained_on() == 0
+    decide(30)  # written behind the services' back: the data version does not move
+    cache.bump_data_version()  # what every writing service does on commit
+    assert trained_on() == 30
+    decide(3)
+    monkeypatch.setattr(matching_load, "RECHECK_SECONDS", 0.0)  # the interval has passed
+    assert trained_on() == 33

@@ -15,6 +15,7 @@ from core.services.my_data import due_date
 from tests.integration.permission_world import Builder, Rule, World
 
 DS = "core.services.disputes."
+DA = "core.services.dispute_answers."
 MD = "core.services.my_data."
 _periods = itertools.count(1)
 
@@ -31,7 +32,7 @@ RULES: dict[str, Rule] = {
         refused=(ForbiddenError, NotFoundError),
         note="another enterprise's dispute is reported as not found",
     ),
-    DS + "answer_dispute": Rule(Permission.disputes_answer, "any", note="the operator's desk, any enterprise"),
+    DA + "answer_dispute": Rule(Permission.disputes_answer, "any", note="the operator's desk, any enterprise"),
     DS + "list_disputes": Rule(None, "own_enterprise"),
     DS + "dispute_detail": Rule(None, "own_enterprise"),
     MD + "my_data": Rule(None, "own_enterprise"),
@@ -81,7 +82,7 @@ ARGUMENTS: dict[str, Builder] = {
         "idempotency_key": w.unique("matrix-dispute-"),
     },
     DS + "withdraw_dispute": lambda w, sc, r: {"dispute_id": _fresh_dispute(w, sc)},
-    DS + "answer_dispute": lambda w, sc, r: {
+    DA + "answer_dispute": lambda w, sc, r: {
         "dispute_id": _fresh_dispute(w, sc),
         "outcome": "rejected",
         "answer": "矩阵测试答复",

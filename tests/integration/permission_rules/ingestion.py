@@ -11,6 +11,7 @@ from core.models import Enterprise, ImportBatch
 from tests.integration.permission_world import Builder, Rule, World
 
 ING = "core.services.ingestion."
+SRC = "core.services.ingestion_sources."
 IP = "core.services.ingestion_pull."
 OPERATOR_ONLY = Rule(Permission.data_import, "any")
 
@@ -47,7 +48,7 @@ def _batch(w: World, scope: str) -> int:
 
 
 RULES: dict[str, Rule] = {
-    ING + "list_import_sources": OPERATOR_ONLY,
+    SRC + "list_import_sources": OPERATOR_ONLY,
     ING + "import_department_file": OPERATOR_ONLY,
     IP + "pull_department": OPERATOR_ONLY,
     IP + "list_import_batches": OPERATOR_ONLY,
@@ -56,7 +57,7 @@ RULES: dict[str, Rule] = {
 }
 
 ARGUMENTS: dict[str, Builder] = {
-    ING + "list_import_sources": lambda w, sc, r: {},
+    SRC + "list_import_sources": lambda w, sc, r: {},
     ING + "import_department_file": lambda w, sc, r: _tax_file(w, sc),
     IP + "pull_department": lambda w, sc, r: {"source": "tax_paid_api", "api": _OnePageFeed(_credit_code(w, sc))},
     IP + "list_import_batches": lambda w, sc, r: {"limit": 10},

@@ -18,6 +18,7 @@ from tests import factories
 from tests.integration.permission_world import Builder, Rule, World
 
 LO = "core.services.loans."
+RP = "core.services.loan_repayments."
 SW = "core.services.loan_sweep."
 LR = "core.services.loan_reads."
 FL = "core.services.first_loan."
@@ -34,7 +35,7 @@ OVERSIGHT = Rule(Permission.oversight, "any")
 RULES: dict[str, Rule] = {
     LO + "sign_contract": STAFF_ACT,
     LO + "disburse_loan": STAFF_ACT,
-    LO + "record_repayment": STAFF_ACT,
+    RP + "record_repayment": STAFF_ACT,
     SW + "loan_daily_sweep": Rule(Permission.rating_run, "any", note="the operator's scheduled job"),
     LR + "my_loans": OWN,
     LR + "my_loan_detail": OWN,
@@ -124,7 +125,7 @@ ARGUMENTS: dict[str, Builder] = {
     LO + "disburse_loan": lambda w, sc, r: {
         "application_id": _application(w, sc, r, ApplicationStatus.contract_signed), "method": "equal_installment",
         "disbursed_on": _today(), "idempotency_key": w.unique("matrix-disburse-")},
-    LO + "record_repayment": lambda w, sc, r: {
+    RP + "record_repayment": lambda w, sc, r: {
         "loan_id": _loan(w, sc, r), "amount": "1000.00", "paid_on": _today(),
         "idempotency_key": w.unique("matrix-repay-")},
     SW + "loan_daily_sweep": lambda w, sc, r: {"as_of": _today()},

@@ -9,13 +9,14 @@ from tests import factories
 from tests.integration.permission_world import Builder, Rule, World
 
 P = "core.services.products."
+PE = "core.services.product_eligibility."
 S = "core.services.supermarket."
 W = "core.services.whitelist."
 FAMILY = "own_institution_family"
 
 RULES: dict[str, Rule] = {
     P + "list_products": Rule(Permission.products_browse, "institution_family_or_published"),
-    P + "eligible_products_for": Rule(Permission.products_browse, "own_enterprise"),
+    PE + "eligible_products_for": Rule(Permission.products_browse, "own_enterprise"),
     P + "create_product": Rule(Permission.products_manage, FAMILY, note="oversight holds no products.manage"),
     P + "update_product": Rule(Permission.products_manage, FAMILY),
     P + "publish_product": Rule(Permission.products_manage, FAMILY),
@@ -50,7 +51,7 @@ def _form(w: World) -> dict:
 
 ARGUMENTS: dict[str, Builder] = {
     P + "list_products": lambda w, sc, r: {"institution_id": w.institution(sc, r)},
-    P + "eligible_products_for": lambda w, sc, r: {"enterprise_id": w.side(sc).enterprise_id},
+    PE + "eligible_products_for": lambda w, sc, r: {"enterprise_id": w.side(sc).enterprise_id},
     P + "create_product": lambda w, sc, r: {"data": _form(w), "institution_id": w.institution(sc, r)},
     P + "update_product": lambda w, sc, r: {
         "product_id": _product(w, sc, r),

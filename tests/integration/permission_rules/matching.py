@@ -15,6 +15,8 @@ from tests.integration.permission_world import Builder, Rule, World
 
 M = "core.services.matching."
 N = "core.services.needs."
+NC = "core.services.need_claims."
+LS = "core.services.lead_sweep."
 L = "core.services.leads."
 FAMILY = Rule(None, "own_institution_family")
 
@@ -24,10 +26,10 @@ RULES: dict[str, Rule] = {
                                   note="the white-list source: staff of the product's family"),
     N + "publish_need": Rule(Permission.applications_own, "own_enterprise_act"),
     N + "list_my_needs": Rule(None, "own_enterprise"),
-    N + "claim_need": Rule(Permission.applications_institution, "own_institution_family",
-                           note="claims for the actor's own branch or head office only"),
-    N + "claimable_needs": FAMILY,
-    N + "sweep_leads": Rule(Permission.rating_run, "any", note="the operator's scheduled job"),
+    NC + "claim_need": Rule(Permission.applications_institution, "own_institution_family",
+                            note="claims for the actor's own branch or head office only"),
+    NC + "claimable_needs": FAMILY,
+    LS + "sweep_leads": Rule(Permission.rating_run, "any", note="the operator's scheduled job"),
     L + "lead_inbox": FAMILY,
     L + "respond_to_lead": Rule(Permission.applications_institution, "own_institution_family"),
     L + "workbench_summary": FAMILY,
@@ -83,9 +85,9 @@ ARGUMENTS: dict[str, Builder] = {
         "enterprise_id": w.side(sc).enterprise_id,
     },
     N + "list_my_needs": lambda w, sc, r: {"enterprise_id": w.side(sc).enterprise_id},
-    N + "claim_need": lambda w, sc, r: _claimable(w, sc, r),
-    N + "claimable_needs": lambda w, sc, r: {"institution_id": w.institution(sc, r)},
-    N + "sweep_leads": lambda w, sc, r: {},
+    NC + "claim_need": lambda w, sc, r: _claimable(w, sc, r),
+    NC + "claimable_needs": lambda w, sc, r: {"institution_id": w.institution(sc, r)},
+    LS + "sweep_leads": lambda w, sc, r: {},
     L + "lead_inbox": lambda w, sc, r: {"institution_id": w.institution(sc, r)},
     L + "respond_to_lead": lambda w, sc, r: {"lead_id": _fresh_lead(w, sc, r), "accept": True},
     L + "workbench_summary": lambda w, sc, r: {"institution_id": w.institution(sc, r)},

@@ -1,5 +1,5 @@
-"""Matrix rules for the risk early-warning services (issue 7): runs, rule-set versions, signal handling
-and queues, feedback statistics, large-default cases."""
+"""Matrix rules for the risk early-warning services (issue 7): runs, the dry run, rule-set versions,
+signal handling and queues, feedback statistics, large-default cases."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ from tests import factories
 from tests.integration.permission_world import Builder, Rule, World
 
 R = "core.services.risk."
+RD = "core.services.risk_dry_run."
 RR = "core.services.risk_rules."
 RS = "core.services.risk_signals."
+RQ = "core.services.risk_queues."
+RP = "core.services.risk_performance."
 RC = "core.services.risk_cases."
 AS_OF = date(2026, 10, 31)
 READ = Rule(Permission.oversight, "any", note="platform-wide early-warning figures, read-only")
@@ -86,7 +89,7 @@ def _case(w: World, scope: str, status: str = "open") -> dict:
 RULES: dict[str, Rule] = {
     R + "run_risk": Rule(Permission.rating_run, "any", note="the operator's scheduled job"),
     R + "bootstrap_demo_risk": Rule(Permission.seed, "any"),
-    R + "dry_run_risk_draft": MANAGE,
+    RD + "dry_run_risk_draft": MANAGE,
     RR + "risk_rule_set_history": READ,
     RR + "risk_rule_table": READ,
     RR + "create_risk_draft": MANAGE,
@@ -99,12 +102,12 @@ RULES: dict[str, Rule] = {
     RS + "give_feedback": HANDLE,
     RS + "close_signal": HANDLE,
     RS + "signal_detail": Rule(None, "own_institution_family"),
-    RS + "institution_signal_queue": Rule(Permission.applications_institution, "own_institution_implicit",
+    RQ + "institution_signal_queue": Rule(Permission.applications_institution, "own_institution_implicit",
                                           note="reads only the caller's institution family's queue"),
-    RS + "regulator_signals": READ,
-    RS + "signals_by_level_district_industry": READ,
-    RS + "rule_performance": READ,
-    RS + "enterprise_warnings": Rule(None, "own_enterprise"),
+    RQ + "regulator_signals": READ,
+    RQ + "signals_by_level_district_industry": READ,
+    RP + "rule_performance": READ,
+    RQ + "enterprise_warnings": Rule(None, "own_enterprise"),
     RC + "list_cases": READ,
     RC + "case_detail": READ,
     RC + "assign_case": MANAGE,
@@ -115,7 +118,7 @@ RULES: dict[str, Rule] = {
 ARGUMENTS: dict[str, Builder] = {
     R + "run_risk": lambda w, sc, r: {"as_of": AS_OF},
     R + "bootstrap_demo_risk": lambda w, sc, r: {"as_of": AS_OF},
-    R + "dry_run_risk_draft": lambda w, sc, r: {"set_version": _draft()["set_version"], "as_of": AS_OF},
+    RD + "dry_run_risk_draft": lambda w, sc, r: {"set_version": _draft()["set_version"], "as_of": AS_OF},
     RR + "risk_rule_set_history": lambda w, sc, r: {},
     RR + "risk_rule_table": lambda w, sc, r: {},
     RR + "create_risk_draft": lambda w, sc, r: _no_draft(),
@@ -129,11 +132,11 @@ ARGUMENTS: dict[str, Builder] = {
                                             "action_taken": "watch"},
     RS + "close_signal": lambda w, sc, r: _signal(w, sc, r, "investigating", "false_alarm"),
     RS + "signal_detail": lambda w, sc, r: {"signal_id": _signal(w, sc, r)["signal_id"]},
-    RS + "institution_signal_queue": lambda w, sc, r: {},
-    RS + "regulator_signals": lambda w, sc, r: {},
-    RS + "signals_by_level_district_industry": lambda w, sc, r: {},
-    RS + "rule_performance": lambda w, sc, r: {},
-    RS + "enterprise_warnings": lambda w, sc, r: {"enterprise_id": w.side(sc).enterprise_id},
+    RQ + "institution_signal_queue": lambda w, sc, r: {},
+    RQ + "regulator_signals": lambda w, sc, r: {},
+    RQ + "signals_by_level_district_industry": lambda w, sc, r: {},
+    RP + "rule_performance": lambda w, sc, r: {},
+    RQ + "enterprise_warnings": lambda w, sc, r: {"enterprise_id": w.side(sc).enterprise_id},
     RC + "list_cases": lambda w, sc, r: {},
     RC + "case_detail": lambda w, sc, r: {"case_id": _case(w, sc)["case_id"]},
     RC + "assign_case": lambda w, sc, r: {**_case(w, sc), "departments": ["court"]},

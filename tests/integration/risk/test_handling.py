@@ -13,19 +13,21 @@ from core.db import session_scope
 from core.errors import ForbiddenError, InvalidError, StaleVersionError
 from core.models import Loan, RiskSignal, RiskSignalEvent
 from core.services.risk import run_risk
+from core.services.risk_performance import rule_performance
+from core.services.risk_queues import (
+    enterprise_warnings,
+    institution_signal_queue,
+    regulator_signals,
+    signals_by_level_district_industry,
+)
 from core.services.risk_rules import risk_rule_table
 from core.services.risk_signals import (
     SignalFeedbackRequiredError,
     SignalStepError,
     acknowledge_signal,
     close_signal,
-    enterprise_warnings,
     give_feedback,
-    institution_signal_queue,
-    regulator_signals,
-    rule_performance,
     signal_detail,
-    signals_by_level_district_industry,
     start_investigation,
 )
 from tests.integration.risk.world import AS_OF, build

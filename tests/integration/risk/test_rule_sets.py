@@ -11,7 +11,8 @@ from core.db import session_scope
 from core.errors import InvalidError, StaleVersionError
 from core.models import RiskRule, RiskRuleSet, RiskSignal
 from core.risk.rules import RiskRuleSetError
-from core.services.risk import dry_run_risk_draft, run_risk
+from core.services.risk import run_risk
+from core.services.risk_dry_run import dry_run_risk_draft
 from core.services.risk_rules import (
     RiskDraftExistsError,
     RiskNoPreviousSetError,

@@ -14,7 +14,7 @@ from apps.common.actor import current_actor
 from apps.common.i18n import current_locale, district, explain, num, t, wan
 from apps.common.widgets import Kpi, data_table, kpi_cards, show_error
 from core.errors import JinfuError
-from core.services import leads, needs
+from core.services import leads, need_claims, needs
 
 FLASH = "bank_leads_flash"
 CARDS = 20
@@ -125,7 +125,7 @@ if not inbox.empty:
 st.subheader(t("matching.leads.claim.title"))
 st.caption(t("matching.leads.claim.caption"))
 with st.spinner(t("common.loading")):
-    open_needs = needs.claimable_needs(actor=actor, institution_id=institution_id, limit=100)
+    open_needs = need_claims.claimable_needs(actor=actor, institution_id=institution_id, limit=100)
 if open_needs.empty:
     st.info(t("matching.leads.claim.none"), icon=":material/travel_explore:")
     st.stop()
@@ -146,7 +146,7 @@ pick = st.selectbox(t("matching.leads.claim.pick"), options=list(by_id), index=N
 if st.button(t("matching.leads.claim.submit"), key="bank_leads_claim", disabled=pick is None,
              icon=":material/back_hand:", width="stretch"):
     try:
-        needs.claim_need(actor=actor, need_id=int(pick))
+        need_claims.claim_need(actor=actor, need_id=int(pick))
     except JinfuError as exc:
         show_error(exc)
     else:

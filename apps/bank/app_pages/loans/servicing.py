@@ -21,7 +21,7 @@ from apps.common.widgets import Kpi, data_table, kpi_cards, show_error
 from core.errors import JinfuError, StaleVersionError, ValidationErrors
 from core.lending.schedule import FREQUENCIES, METHODS
 from core.lending.workdays import SHANGHAI
-from core.services import directory, first_loan, loan_reads, loans
+from core.services import directory, first_loan, loan_reads, loan_repayments, loans
 
 PREFIX = "bank_loans_"
 FLASH = PREFIX + "flash"
@@ -163,7 +163,7 @@ with repay_tab:
         if submitted:
             key = st.session_state.setdefault(REPAY_KEY, f"repay-{uuid.uuid4().hex}")
             try:
-                out = loans.record_repayment(actor=actor, loan_id=loan_id, amount=f"{amount:.2f}", paid_on=paid_on,
+                out = loan_repayments.record_repayment(actor=actor, loan_id=loan_id, amount=f"{amount:.2f}", paid_on=paid_on,
                                              prepay=prepay, idempotency_key=key)
             except JinfuError as exc:
                 st.session_state.pop(REPAY_KEY, None)

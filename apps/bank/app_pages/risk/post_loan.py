@@ -18,7 +18,7 @@ from apps.common.i18n import current_locale, num, t, wan
 from apps.common.widgets import Kpi, data_table, kpi_cards, show_error
 from core.enums import SIGNAL_COLOURS
 from core.errors import JinfuError
-from core.services import loan_reads, risk_signals, risk_views
+from core.services import loan_reads, risk_queues, risk_signals, risk_views
 
 PREFIX = "bank_risk_"
 FLASH = PREFIX + "flash"
@@ -98,7 +98,7 @@ with tab_signals:
         key=PREFIX + "status",
     )
     level_min = st.slider(t("riskui.filter.level_min"), 1, 8, 1, key=PREFIX + "level_min")
-    signals = risk_signals.institution_signal_queue(actor=actor, status=status, level_min=level_min)
+    signals = risk_queues.institution_signal_queue(actor=actor, status=status, level_min=level_min)
     if signals.empty:
         st.info(t("riskui.signals.none"), icon=":material/verified:")
     else:

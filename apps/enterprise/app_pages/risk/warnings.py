@@ -10,7 +10,7 @@ import streamlit as st
 from apps.common.actor import current_actor
 from apps.common.i18n import t
 from apps.common.widgets import Kpi, kpi_cards
-from core.services import risk_signals
+from core.services import risk_queues
 
 PREFIX = "ent_risk_"
 BADGE = {"red": "red", "orange": "orange", "yellow": "orange", "blue": "blue"}
@@ -37,7 +37,7 @@ if actor is None or actor.enterprise_id is None:
 st.title(t("riskui.warnings.title"))
 st.caption(t("riskui.warnings.caption"))
 
-warnings = risk_signals.enterprise_warnings(actor=actor, enterprise_id=actor.enterprise_id)
+warnings = risk_queues.enterprise_warnings(actor=actor, enterprise_id=actor.enterprise_id)
 if warnings.empty:
     st.success(t("riskui.warnings.none"), icon=":material/verified:")
     st.stop()

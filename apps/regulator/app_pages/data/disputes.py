@@ -19,7 +19,7 @@ from apps.common.i18n import current_locale, num, t
 from apps.common.widgets import Kpi, data_table, kpi_cards, show_error
 from core.auth import Permission
 from core.errors import JinfuError, StaleVersionError, ValidationErrors
-from core.services import disputes
+from core.services import dispute_answers, disputes
 
 PREFIX = "reg_disputes_"
 FLASH = PREFIX + "flash"
@@ -202,7 +202,7 @@ with st.container(border=True):
 st.markdown(f"#### {t('portrait.desk.answer')}")
 outcome = st.radio(
     t("portrait.desk.outcome"),
-    options=list(disputes.OUTCOMES),
+    options=list(dispute_answers.OUTCOMES),
     format_func=lambda o: t(f"portrait.desk.outcome.{o}"),
     index=1,
     horizontal=True,
@@ -231,8 +231,8 @@ with st.form(PREFIX + f"form_{chosen}", border=True):
         st.caption(t("portrait.desk.rerate_note"))
     answer = st.text_area(
         t("portrait.desk.text"),
-        max_chars=disputes.ANSWER_MAX,
-        help=t("portrait.desk.text_help", min=disputes.ANSWER_MIN, max=disputes.ANSWER_MAX),
+        max_chars=dispute_answers.ANSWER_MAX,
+        help=t("portrait.desk.text_help", min=dispute_answers.ANSWER_MIN, max=dispute_answers.ANSWER_MAX),
         key=PREFIX + f"answer_{chosen}",
     )
     slots["answer"] = st.empty()
@@ -243,7 +243,7 @@ with st.form(PREFIX + f"form_{chosen}", border=True):
 
 if submitted:
     try:
-        answered = disputes.answer_dispute(
+        answered = dispute_answers.answer_dispute(
             actor=actor,
             dispute_id=chosen,
             outcome=outcome,

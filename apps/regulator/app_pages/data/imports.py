@@ -18,7 +18,7 @@ from apps.common.widgets import EXCEL_MIME, Kpi, data_table, kpi_cards, show_err
 from core.auth import Permission
 from core.errors import JinfuError
 from core.i18n import translate
-from core.services import ingestion, ingestion_pull
+from core.services import ingestion, ingestion_pull, ingestion_sources
 
 PREFIX = "ingest_imports_"
 SHOWN = PREFIX + "batch"  # the batch whose report is shown
@@ -134,7 +134,7 @@ def show_report(batch_id: int) -> None:
 
 
 # The register first: records and statements are accepted only for registered enterprises.
-sources = sorted(ingestion.list_import_sources(actor=actor), key=lambda s: (s.target != "enterprise", s.name))
+sources = sorted(ingestion_sources.list_import_sources(actor=actor), key=lambda s: (s.target != "enterprise", s.name))
 by_name = {s.name: s for s in sources}
 upload_tab, pull_tab, history_tab = st.tabs([t("ingest.tab.upload"), t("ingest.tab.pull"), t("ingest.tab.history")])
 

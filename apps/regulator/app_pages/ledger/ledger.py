@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -84,7 +85,7 @@ with ledger_tab:
     rows["channel"] = rows["channel"].map(lambda c: t(f"loans.channel.{c}"))
     for column in ("response_sla", "decision_sla"):
         rows[column] = rows[column].map(lambda v: t(f"loans.sla.{v}") if isinstance(v, str) else "")
-    rows["application_status"] = rows["application_status"].map(lambda s: t(f"app_status.{s}") if s else "")
+    rows["application_status"] = rows["application_status"].map(lambda s: t(f"app_status.{s}") if isinstance(s, str) and s else "")
     rows["lead_status"] = rows["lead_status"].map(lambda s: t(f"loans.lead_status.{s}") if isinstance(s, str) else "")
     rows["decision"] = rows["decision"].map(lambda s: t(f"loans.decision.{s}") if isinstance(s, str) else "")
     rows["district_code"] = rows["district_code"].map(lambda d: district_name(d, locale) if isinstance(d, str) else "")
@@ -128,7 +129,7 @@ with funnel_tab:
     st.markdown(f"**{t('loans.ledger.by_institution')}**")
     names = options["institutions"]
     by_inst = view.funnel.by_institution.assign(institution_id=view.funnel.by_institution["institution_id"].map(
-        lambda i: t("loans.ledger.not_applied") if i is None or i != i else names.get(int(i), f"#{i}")))
+        lambda i: t("loans.ledger.not_applied") if pd.isna(i) else names.get(int(i), f"#{i}")))
     data_table(by_inst, "first-loan-funnel-institutions", key=PREFIX + "by_inst",
                column_config={"institution_id": st.column_config.TextColumn(t("loans.ledger.col.institution_name")),
                               **stage_cols})

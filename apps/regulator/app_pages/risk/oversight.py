@@ -15,7 +15,7 @@ from apps.common.widgets import Kpi, data_table, kpi_cards
 from core.auth import Permission
 from core.enums import SIGNAL_COLOURS
 from core.reference import districts, industry_sections
-from core.services import risk_signals, risk_views
+from core.services import risk_queues, risk_views
 
 PREFIX = "reg_risk_"
 COLOUR_HEX = {"red": "#d92d20", "orange": "#f79009", "yellow": "#eaaa08", "blue": "#1f6feb"}
@@ -141,7 +141,7 @@ with filters[2]:
                                              strict=True)}}.get,
         key=PREFIX + "industry_filter",
     )
-signals = risk_signals.regulator_signals(actor=actor, level_min=level_min, district=district, industry=section)
+signals = risk_queues.regulator_signals(actor=actor, level_min=level_min, district=district, industry=section)
 if signals.empty:
     st.info(t("riskui.signals.none"), icon=":material/verified:")
 else:

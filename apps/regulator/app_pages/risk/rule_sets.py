@@ -16,7 +16,7 @@ from apps.common.i18n import current_locale, num, t
 from apps.common.widgets import Kpi, data_table, kpi_cards, show_error
 from core.auth import Permission
 from core.errors import JinfuError
-from core.services import risk, risk_rules
+from core.services import risk_dry_run, risk_rules
 
 PREFIX = "reg_rules_"
 FLASH = PREFIX + "flash"
@@ -151,7 +151,7 @@ with tab_draft:
         st.subheader(t("riskui.rules.dry_run"))
         if st.button(t("riskui.rules.run_dry"), icon=":material/science:", key=PREFIX + "dry"):
             with st.status(t("riskui.rules.dry_running"), expanded=False) as status:
-                result = call(risk.dry_run_risk_draft, set_version=draft.set_version)
+                result = call(risk_dry_run.dry_run_risk_draft, set_version=draft.set_version)
                 status.update(label=t("riskui.rules.dry_done"), state="complete")
             if result is not None:
                 st.session_state[PREFIX + "dry_result"] = (draft.set_version, result)

@@ -1,0 +1,1 @@
+"""Integration tests of the enterprise home page's read service."""
