@@ -1,10 +1,12 @@
 """The loans pages under AppTest with real rows: my loans, the first-loan center (booking), the inbox
-(unread first, mark read), the bank's servicing (sign, disburse with a preview, record a repayment once)
-and the regulator's ledger (filters, export, funnel)."""
+(unread first, mark read), the bank's servicing (sign, disburse with a preview; a partial repayment, the form
+following the picked loan and its version, an amount above what is owed refused; each tab runs alone) and the
+regulator's ledger (filters, export, funnel)."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.auth import SYSTEM_ACTOR
 from core.db import session_scope
-from core.models import Appointment, Loan, Notification, Repayment
+from core.i18n import translate
+from core.models import Appointment, Loan, Notification, Repayment, RepaymentInstallment
 from core.models.types import ApplicationStatus
 from core.services import loans
 from core.services.loan_sweep import loan_daily_sweep
@@ -93,7 +96,32 @@ def test_inbox_lists_unread_first_and_marks_read(world):
     assert "Overdue" in " ".join(m.value for m in en.markdown)  # stored in Chinese, shown in English
 
 
-def test_servicing_signs_disburses_and_records_one_repayment(world):
+def _first_installment(loan_id: int) -> tuple[date, Decimal]:
+    """The first installment's due date and total (principal and interest) as the schedule stores them."""
+    with session_scope() as s:
+        first = s.exec(select(RepaymentInstallment).where(RepaymentInstallment.loan_id == loan_id)
+                       .order_by(RepaymentInstallment.seq)).first()
+        return first.due_date, Decimal(first.principal_due) + Decimal(first.interest_due)
+
+
+def _amount_input(at: AppTest):
+    """The repayment form's amount (its key names the loan and the loan's version)."""
+    inputs = [n for n in at.number_input if n.key.startswith("bank_loans_amount_")]
+    assert len(inputs) == 1, [n.key for n in at.number_input]
+    return inputs[0]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _open_tab(at: AppTest, tab: str) -> AppTest:
+    """Open one of the servicing page's tabs (stateful: the server keeps the open tab, only it runs)."""
+    at.session_state["bank_loans_tab"] = translate(f"loans.svc.tab.{tab}")
+    return at.run()
+
+
+def test_servicing_signs_disburses_and_records_a_partial_repayment(world):
     app = make_application(world, status=ApplicationStatus.approved)
     at = page(SERVICING, world.officer)
     assert not at.exception
@@ -102,11 +130,70 @@ def test_servicing_signs_disburses_and_records_one_repayment(world):
     assert at.dataframe  # the schedule preview of the signed contract
     at.button(key="bank_loans_disburse").click().run()
     assert not at.exception and count(Loan) == 1
-    at.number_input(key="bank_loans_amount").set_value(500.0).run()
-    submit = at.button(key="FormSubmitter:bank_loans_repay_form-登记还款")
-    submit.click().run()
+    assert not [n for n in at.number_input if n.key.startswith("bank_loans_amount_")]  # a hidden tab does not run
+    with session_scope() as s:
+        loan_id = s.exec(select(Loan.id)).one()
+    due, total = _first_installment(loan_id)
+    _open_tab(at, "repay")
+    assert not at.exception
+    assert _amount_input(at).value == float(total)  # the form proposes the first installment in full
+    paid = (total * Decimal("0.4")).quantize(Decimal("0.01"))
+    remaining = total - paid
+    _amount_input(at).set_value(float(paid))
+    at.button(key="bank_loans_record").click().run()
     assert not at.exception and count(Repayment) == 1
-    assert any("已登记还款" in s.value for s in at.success)
+    with session_scope() as s:
+        assert s.exec(select(Repayment.amount)).one() == paid
+    assert any(f"已登记还款 ¥{paid:,.2f}" in s.value for s in at.success)
+    # Still on the repayments tab, with a fresh form for the loan as it now stands.
+    assert at.session_state["bank_loans_tab"] == translate("loans.svc.tab.repay")
+    assert _amount_input(at).value == float(remaining)
+    assert _metric(at, "下期还款") == due.isoformat()
+    assert _metric(at, "下期应还") == f"¥{remaining:,.2f}"
+    history = at.dataframe[-1].value  # the history under the schedule
+    assert list(history["amount"]) == [paid]
+    # A late second submit of the same form (a double click; the loan has moved on) stores nothing more.
+    with session_scope() as s:
+        version = s.get(Loan, loan_id).version
+    at.session_state["bank_loans_repay_sent"] = (loan_id, version - 1)
+    at.run()
+    assert not at.exception and count(Repayment) == 1
+
+
+def test_servicing_refuses_more_than_is_owed_and_keeps_the_input(world):
+    _loan(world, day=date.today())
+    at = _open_tab(page(SERVICING, world.officer), "repay")
+    assert not at.exception
+    _amount_input(at).set_value(9_999_999.0)
+    at.button(key="bank_loans_record").click().run()
+    assert not at.exception and count(Repayment) == 0
+    assert any("超过尚欠的全部本息" in e.value for e in at.error)
+    assert _amount_input(at).value == 9_999_999.0  # the officer corrects it rather than typing it again
+    assert not at.success
+
+
+def test_servicing_form_shows_the_picked_loans_amount(world):
+    small = _loan(world, day=date.today())
+    big = loans.disburse_loan(actor=world.officer, application_id=make_application(world, amount="480000").id,
+                              method="equal_principal", disbursed_on=date.today(), idempotency_key=key())
+    at = _open_tab(page(SERVICING, world.officer), "repay")
+    shown = at.selectbox(key="bank_loans_loan").value
+    other = small.id if shown == big.id else big.id
+    at.selectbox(key="bank_loans_loan").set_value(other).run()
+    assert not at.exception
+    assert _amount_input(at).value == float(_first_installment(other)[1])  # not the previous loan's amount
+
+
+def test_servicing_portfolio_and_first_loan_tabs(world):
+    _loan(world)
+    at = _open_tab(page(SERVICING, world.officer), "portfolio")
+    assert not at.exception
+    assert [m.label for m in at.metric] == [translate(f"loans.bucket.{b}") for b in ("M0", "M1", "M2", "M3+")]
+    assert at.get("plotly_chart")
+    at = _open_tab(at, "first")
+    assert not at.exception
+    assert any(translate("loans.svc.first_queue") in m.value for m in at.markdown)
+    assert not at.get("plotly_chart")  # the portfolio tab no longer runs
 
 
 def test_ledger_page_filters_and_shows_the_funnel(world):

@@ -2,22 +2,31 @@
 generated schedule; record repayments (a double-clicked submit stores one); the portfolio by days-past-due
 bucket; the first-loan queue and the service hall's appointments (attendance and guidance).
 
-Idempotency keys for a disbursement and a repayment are kept in session state until the call succeeds.
+The page keeps its shape across reruns so that nothing on it is rebuilt under the user's pointer: the flash
+message has a slot that is always there (a message appearing above the tabs would move them and the browser
+would rebuild them on the first tab), the open tab is kept by the server (stateful ``st.tabs``; only its
+content runs), and the repayment form's inputs are keyed by the loan and its version (another loan, or a
+recorded payment, gives a fresh form showing that loan's next amount due). The submit button's callback only
+notes which form was sent; the run it starts records the payment before reading the loan, so that one run
+shows the result (no second rerun). Idempotency: a disbursement's key is kept in session state until the call
+succeeds; a repayment's names the session, the loan and its version.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from apps.bank.header import institution_header
 from apps.common.charts import CHART_CONFIG, PALETTE
 from apps.common.i18n import current_locale, num, t, wan
 from apps.common.widgets import Kpi, data_table, kpi_cards, show_error
+from core.auth import Actor
 from core.errors import JinfuError, StaleVersionError, ValidationErrors
 from core.lending.schedule import FREQUENCIES, METHODS
 from core.lending.workdays import SHANGHAI
@@ -25,8 +34,10 @@ from core.services import directory, first_loan, loan_reads, loan_repayments, lo
 
 PREFIX = "bank_loans_"
 FLASH = PREFIX + "flash"
+TAB = PREFIX + "tab"
 DISBURSE_KEY = PREFIX + "disburse_key"
-REPAY_KEY = PREFIX + "repay_key"
+REPAY_NONCE = PREFIX + "repay_nonce"
+REPAY_SENT = PREFIX + "repay_sent"
 MONEY = "%.2f"
 
 
@@ -43,24 +54,51 @@ def fail(exc: JinfuError) -> None:
 def done(message: str) -> None:
     st.session_state[FLASH] = message
     st.session_state.pop(DISBURSE_KEY, None)
-    st.session_state.pop(REPAY_KEY, None)
     st.rerun()
 
 
-actor = institution_header("loans.svc.title", "loans.svc.caption")
-if FLASH in st.session_state:
-    st.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
-today = datetime.now(SHANGHAI).date()
-# Products (and so applications and loans) belong to head offices: branch staff service their whole family's.
-home = directory.get_organization(actor=actor, organization_id=actor.organization_id)
-family_id = home.parent_id or home.id
+def repay_keys(loan_id: int, version: int) -> dict[str, str]:
+    """Widget keys of the repayment form for one loan as it stands (its version): picking another loan, or a
+    payment (which moves the version), starts a fresh form whose amount is that loan's next amount due."""
+    return {name: f"{PREFIX}{name}_{loan_id}_v{version}" for name in ("amount", "paid_on", "prepay")}
 
-disburse_tab, repay_tab, portfolio_tab, first_tab = st.tabs(
-    [t("loans.svc.tab.disburse"), t("loans.svc.tab.repay"), t("loans.svc.tab.portfolio"), t("loans.svc.tab.first")]
-)
+
+def sent(loan_id: int, version: int) -> None:
+    """The repayment form's on_click: note which form was sent (the loan and its version)."""
+    st.session_state[REPAY_SENT] = (loan_id, version)
+
+
+def record_sent(actor: Actor, loan_id: int, flash: DeltaGenerator) -> JinfuError | None:
+    """Record the payment of the form just sent, before the loan is read, so that this run shows the result;
+    return the refusal to show under the form.
+
+    The idempotency key names this session, the loan and its version: a double-clicked submit of one form
+    stores one repayment, and the next payment (a new version) gets a new key.
+    """
+    loan_and_version = st.session_state.pop(REPAY_SENT, None)
+    if loan_and_version is None or loan_and_version[0] != loan_id:
+        return None
+    version = loan_and_version[1]
+    keys = repay_keys(loan_id, version)
+    if keys["amount"] not in st.session_state:  # a late second submit of a form no longer on screen
+        return None
+    nonce = st.session_state.setdefault(REPAY_NONCE, uuid.uuid4().hex)
+    try:
+        out = loan_repayments.record_repayment(
+            actor=actor, loan_id=loan_id, amount=f"{st.session_state[keys['amount']]:.2f}",
+            paid_on=st.session_state[keys["paid_on"]], prepay=bool(st.session_state[keys["prepay"]]),
+            idempotency_key=f"repay-{nonce}-{loan_id}-v{version}",
+        )
+    except JinfuError as exc:
+        return exc
+    flash.success(t("loans.svc.recorded", amount=f"¥{out.amount:,.2f}", outstanding=wan(out.outstanding_principal),
+                    status=t(f"loans.status.{out.loan_status}")), icon=":material/check_circle:")
+    return None
+
 
 # -- contract and disbursement ----------------------------------------------------------------------
-with disburse_tab:
+def disburse_section(actor: Actor, family_id: int, today: date) -> None:
+    """Approved applications to sign, signed contracts to disburse with a preview of the schedule."""
     queue = loan_reads.servicing_queue(actor=actor, institution_id=family_id)
     if queue.empty:
         st.info(t("loans.svc.queue_empty"), icon=":material/inbox:")
@@ -131,8 +169,10 @@ with disburse_tab:
                     else:
                         done(t("loans.svc.disbursed", id=loan.id, amount=wan(loan.amount)))
 
+
 # -- repayments -------------------------------------------------------------------------------------
-with repay_tab:
+def repay_section(actor: Actor, family_id: int, today: date, flash: DeltaGenerator) -> None:
+    """The family's live loans: one loan's state, the repayment form, its schedule and history."""
     book = loan_reads.servicing_loans(actor=actor, institution_id=family_id,
                                       status=["active", "overdue", "defaulted"], limit=500)
     if book.empty:
@@ -142,6 +182,7 @@ with repay_tab:
                              f"{t('loans.status.' + r.status)}" for r in book.itertuples()}
         loan_id = st.selectbox(t("loans.svc.pick_loan"), options=list(labels), format_func=labels.__getitem__,
                                key=PREFIX + "loan")
+        refused = record_sent(actor, loan_id, flash)
         detail = loan_reads.servicing_loan_detail(actor=actor, loan_id=loan_id)
         kpi_cards(
             [
@@ -153,24 +194,18 @@ with repay_tab:
             ],
             key=PREFIX + "loan_kpis",
         )
+        version = detail.loan.version
+        keys = repay_keys(loan_id, version)
         with st.form(PREFIX + "repay_form", border=True):
-            amount = st.number_input(t("loans.svc.amount"), min_value=0.0, step=100.0, format="%.2f",
-                                     value=float(detail.next_due_amount or 0), key=PREFIX + "amount")
-            paid_on = st.date_input(t("loans.svc.paid_on"), value=today, max_value=today, key=PREFIX + "paid_on")
-            prepay = st.checkbox(t("loans.svc.prepay"), help=t("loans.svc.prepay_help"), key=PREFIX + "prepay")
-            submitted = st.form_submit_button(t("loans.svc.record"), type="primary", icon=":material/payments:",
-                                              width="stretch")
-        if submitted:
-            key = st.session_state.setdefault(REPAY_KEY, f"repay-{uuid.uuid4().hex}")
-            try:
-                out = loan_repayments.record_repayment(actor=actor, loan_id=loan_id, amount=f"{amount:.2f}", paid_on=paid_on,
-                                             prepay=prepay, idempotency_key=key)
-            except JinfuError as exc:
-                st.session_state.pop(REPAY_KEY, None)
-                fail(exc)
-            else:
-                done(t("loans.svc.recorded", amount=f"¥{out.amount:,.2f}", outstanding=wan(out.outstanding_principal),
-                       status=t(f"loans.status.{out.loan_status}")))
+            st.number_input(t("loans.svc.amount"), min_value=0.0, step=100.0, format="%.2f",
+                            value=float(detail.next_due_amount or 0), key=keys["amount"])
+            st.date_input(t("loans.svc.paid_on"), value=today, max_value=today, key=keys["paid_on"])
+            st.checkbox(t("loans.svc.prepay"), help=t("loans.svc.prepay_help"), key=keys["prepay"])
+            st.form_submit_button(t("loans.svc.record"), type="primary", icon=":material/payments:", width="stretch",
+                                  key=PREFIX + "record", on_click=sent, args=(loan_id, version))
+        with st.container(key=PREFIX + "repay_feedback"):  # always here, so the expanders below never move
+            if refused is not None:
+                fail(refused)
         with st.expander(t("loans.tab.schedule"), icon=":material/calendar_month:"):
             schedule = detail.schedule.assign(
                 status=detail.schedule["status"].map(lambda s: t(f"loans.inst_status.{s}")))
@@ -196,8 +231,10 @@ with repay_tab:
                            "prepaid_principal": st.column_config.NumberColumn(t("loans.col.prepaid"), format=MONEY),
                        })
 
+
 # -- portfolio by DPD bucket ------------------------------------------------------------------------
-with portfolio_tab:
+def portfolio_section(actor: Actor) -> None:
+    """Live loans of the institution by days-past-due bucket."""
     buckets = loan_reads.portfolio_by_bucket(actor=actor, institution_id=actor.organization_id)
     kpi_cards([Kpi(t(f"loans.bucket.{b.bucket}"), num(b.loans), help=wan(b.outstanding))
                for b in buckets.itertuples()], key=PREFIX + "buckets")
@@ -210,8 +247,10 @@ with portfolio_tab:
                       title={"text": t("loans.svc.portfolio_chart"), "font": {"size": 14}, "x": 0})
     st.plotly_chart(fig, config=CHART_CONFIG, width="stretch", key=PREFIX + "bucket_chart")
 
+
 # -- first-loan queue and the hall ------------------------------------------------------------------
-with first_tab:
+def first_loan_section(actor: Actor, today: date) -> None:
+    """The first-loan queue and the service hall's appointments of a day."""
     st.markdown(f"**{t('loans.svc.first_queue')}**")
     fq = first_loan.first_loan_queue(actor=actor, institution_id=actor.organization_id)
     fq = fq.assign(
@@ -255,3 +294,34 @@ with first_tab:
                     fail(exc)
                 else:
                     done(t("loans.svc.visit_recorded"))
+
+
+# -- the page ---------------------------------------------------------------------------------------
+actor = institution_header("loans.svc.title", "loans.svc.caption")
+# The flash lives in a slot that is always on the page: a message appearing or going away above the tabs
+# must not move them, or the browser rebuilds them (first tab shown, the form's button detached).
+flash_slot = st.container(key=PREFIX + "flash_slot")
+if FLASH in st.session_state:
+    flash_slot.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
+today = datetime.now(SHANGHAI).date()
+# Products (and so applications and loans) belong to head offices: branch staff service their whole family's.
+home = directory.get_organization(actor=actor, organization_id=actor.organization_id)
+family_id = home.parent_id or home.id
+
+# The open tab is kept by the server (a keyed, stateful st.tabs): it survives reruns, and only its content runs.
+disburse_tab, repay_tab, portfolio_tab, first_tab = st.tabs(
+    [t("loans.svc.tab.disburse"), t("loans.svc.tab.repay"), t("loans.svc.tab.portfolio"), t("loans.svc.tab.first")],
+    key=TAB, on_change="rerun",
+)
+if disburse_tab.open:
+    with disburse_tab:
+        disburse_section(actor, family_id, today)
+if repay_tab.open:
+    with repay_tab:
+        repay_section(actor, family_id, today, flash_slot)
+if portfolio_tab.open:
+    with portfolio_tab:
+        portfolio_section(actor)
+if first_tab.open:
+    with first_tab:
+        first_loan_section(actor, today)
