@@ -308,6 +308,8 @@ def eval_overdue(ctx: PointInTime, spec: RiskRuleSpec) -> pd.DataFrame:
 def eval_overdue_multi_loan(ctx: PointInTime, spec: RiskRuleSpec) -> pd.DataFrame:
     f = _unpaid_by_loan(ctx)
     f = f[f["dpd"] >= int(spec.params["min_days"])].reset_index()
+    if f.empty:  # loans overdue, none long enough: the text join below needs at least one row
+        return _empty()
     g = f.groupby("enterprise_id", sort=True)
     agg = pd.DataFrame({"loans": g.size(), "amount": g["overdue_amount"].sum().round(2),
                         "since": g["due_date"].min(), "ids": g["loan_id"].agg(lambda s: ",".join(map(str, sorted(s))))})

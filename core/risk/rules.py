@@ -1,6 +1,6 @@
 """The early-warning rule library as versioned data: specs, validation, and the shipped version.
 
-A rule-set document (``data/reference/risk_rules/v1.json``, or a row of ``risk_rule_set``) is::
+A rule-set document (``data/reference/risk_rules/v<N>.json``, or a row of ``risk_rule_set``) is::
 
     {"set_version": 1, "name": "…", "rules": [
         {"code": "JUD.NEW_CASE_DEFENDANT", "version": 1, "name": "…", "name_en": "…",
@@ -27,9 +27,11 @@ from core.i18n import normalize_locale
 from core.risk.rule_types import RULE_TYPES, RuleType
 
 __all__ = ["CATEGORIES", "RULE_TYPES", "RiskRuleSet", "RiskRuleSetError", "RiskRuleSpec", "RuleType",
-           "load_shipped_rule_set", "parse_rule_set", "rule_set_to_doc"]
+           "load_shipped_rule_set", "parse_rule_set", "rule_set_to_doc", "shipped_versions"]
 
-SHIPPED_PATH = Path(__file__).resolve().parents[2] / "data" / "reference" / "risk_rules" / "v1.json"
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "data" / "reference" / "risk_rules"
+SHIPPED_VERSION = 2  # the version a new installation publishes first (``v<N>.json``); older files are history
+SHIPPED_PATH = SHIPPED_DIR / f"v{SHIPPED_VERSION}.json"
 CATEGORIES = ("judicial", "public_credit", "penalty", "market", "ownership", "tax", "social_insurance",
               "housing_fund", "utility", "loan", "credit_demand", "rating", "composite", "graph")
 CODE_PATTERN = re.compile(r"^[A-Z]{2,6}(\.[A-Z0-9_]+)+$")
@@ -240,6 +242,20 @@ def rule_set_to_doc(rule_set: RiskRuleSet) -> dict:
     return doc
 
 
-def load_shipped_rule_set() -> dict:
-    """The shipped library document (``data/reference/risk_rules/v1.json``), parsed JSON, not validated."""
-    return json.loads(SHIPPED_PATH.read_text(encoding="utf-8"))
+def shipped_versions() -> list[int]:
+    """The versions shipped as ``data/reference/risk_rules/v<N>.json``, ascending."""
+    found = (re.fullmatch(r"v(\d+)\.json", f.name) for f in SHIPPED_DIR.glob("v*.json"))
+    return sorted(int(m.group(1)) for m in found if m)
+
+
+def load_shipped_rule_set(version: int | None = None) -> dict:
+    """A shipped library document, parsed JSON, not validated.
+
+    Args:
+        version: which ``v<N>.json``; None for :data:`SHIPPED_VERSION`, the one a new installation publishes.
+
+    Raises:
+        FileNotFoundError: no such shipped version.
+    """
+    path = SHIPPED_PATH if version is None else SHIPPED_DIR / f"v{int(version)}.json"
+    return json.loads(path.read_text(encoding="utf-8"))

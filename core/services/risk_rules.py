@@ -5,7 +5,8 @@ this module declares the early-warning kind of it — documents validated by the
 rules materialized as ``RiskRule`` rows — and its use cases. Rules (each tested in
 ``tests/integration/risk/test_rule_sets.py``):
 
-* **First use** — when no version exists, the shipped ``data/reference/risk_rules/v1.json`` becomes
+* **First use** — when no version exists, the shipped library (``data/reference/risk_rules/v<N>.json`` with
+  N = ``core.risk.rules.SHIPPED_VERSION``; its note names the file) becomes
   ``set_version`` 1, ``published``, and its rules are materialized as ``RiskRule`` rows (one row per
   rule code and rule version), so every signal names the rule row that raised it.
 * **Draft** — a regulator with ``risk.manage`` copies the published version into a draft and edits a
@@ -43,7 +44,7 @@ from core.models import RiskRule, RiskRuleSet
 from core.models.types import utcnow
 from core.risk.levels import colour_of
 from core.risk.rules import RiskRuleSet as EngineRuleSet
-from core.risk.rules import load_shipped_rule_set, parse_rule_set, rule_set_to_doc
+from core.risk.rules import SHIPPED_VERSION, load_shipped_rule_set, parse_rule_set, rule_set_to_doc
 from core.services.risk_performance import performance_frame
 from core.services.rulesets import RuleSetLifecycle
 from core.usecase import use_case
@@ -211,7 +212,8 @@ def materialize(session: Session, rule_set: EngineRuleSet) -> dict[str, int]:
 
 RULE_SETS = RuleSetLifecycle(
     model=RiskRuleSet, audit_prefix="risk.rule_set", entity_type="risk_rule_set", note_key="risk.svc.error.note",
-    shipped=lambda: _normalized(load_shipped_rule_set(), 1), renumber=_normalized, validate=_normalized,
+    shipped=lambda: _normalized(load_shipped_rule_set(), 1), shipped_note=f"v{SHIPPED_VERSION}.json",
+    renumber=_normalized, validate=_normalized,
     check_change=_check_change, editable_fields=EDITABLE_FIELDS, versioned_fields=VERSIONED_FIELDS,
     not_found=RiskSetNotFoundError, not_draft=RiskSetNotDraftError, draft_exists=RiskDraftExistsError,
     unknown_rule=RiskUnknownRuleError, unknown_field=RiskUnknownFieldError, no_previous=RiskNoPreviousSetError,

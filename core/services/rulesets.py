@@ -9,7 +9,7 @@ per-kind document validator and edit checker, the error classes (their i18n keys
 names; each service declares one instance and keeps its own ``@use_case`` functions, which call it.
 
 * **First use** (:meth:`RuleSetLifecycle.ensure_published`) — with no version stored, the shipped
-  document becomes ``set_version`` 1, ``published`` (note ``v1.json``).
+  document becomes ``set_version`` 1, ``published`` (its note names the shipped file, e.g. ``v1.json``).
 * **Draft** — a copy of the published version under the next number; at most one draft exists.
 * **Edit** (:meth:`RuleSetLifecycle.update_draft`) — changes per rule code; an unknown code, an
   unknown field or a malformed value is refused, then the whole edited document is validated; one bad
@@ -75,6 +75,7 @@ class RuleSetLifecycle:
             back to), e.g. to materialize its rules.
         published_on_key: a document field stamped with the publishing day (None: none).
         reset_on_edit: row attributes set to None when an edit changes the rules (a stale dry run).
+        shipped_note: the note of the first, shipped version (the file it came from).
     """
 
     model: type[Any]
@@ -97,6 +98,7 @@ class RuleSetLifecycle:
     on_published: Callable[[Session, Any], None] | None = None
     published_on_key: str | None = None
     reset_on_edit: tuple[str, ...] = ()
+    shipped_note: str = SHIPPED_NOTE
 
     # ------------------------------------------------------------------------------ reading rows
 
@@ -115,7 +117,7 @@ class RuleSetLifecycle:
             return row
         if session.execute(select(model.id).limit(1)).first() is not None:
             raise self.not_found(set_version="published")
-        row = model(set_version=1, status="published", rules=self.shipped(), note=SHIPPED_NOTE, published_at=utcnow())
+        row = model(set_version=1, status="published", rules=self.shipped(), note=self.shipped_note, published_at=utcnow())
         session.add(row)
         session.flush()
         if self.on_published is not None:

@@ -10,7 +10,7 @@ from core.auth import SYSTEM_ACTOR
 from core.db import session_scope
 from core.errors import InvalidError, StaleVersionError
 from core.models import RiskRule, RiskRuleSet, RiskSignal
-from core.risk.rules import RiskRuleSetError
+from core.risk.rules import SHIPPED_VERSION, RiskRuleSetError, load_shipped_rule_set
 from core.services.risk import run_risk
 from core.services.risk_dry_run import dry_run_risk_draft
 from core.services.risk_rules import (
@@ -47,6 +47,11 @@ def test_first_use_publishes_the_shipped_set_and_materializes_its_rules(db):
     assert len(rows) == v1.rules and all(r.status == "published" and r.rule_version == 1 for r in rows)
     table = risk_rule_table(actor=ADMIN)
     assert len(table) == v1.rules and {"params", "precision", "lead_time_days"} <= set(table.columns)
+    # The first version is the shipped library a new installation gets, and its note names that file.
+    shipped = load_shipped_rule_set()
+    assert v1.note == f"v{SHIPPED_VERSION}.json"
+    levels = {r.code: r.level for r in rows}
+    assert levels == {r["code"]: r["level"] for r in shipped["rules"]}
 
 
 def test_a_draft_edit_bumps_the_rule_version_and_publishing_materializes_it(db):
