@@ -51,10 +51,10 @@ migrate: install
 	$(VENV)/bin/alembic upgrade head
 
 seed: install
-	$(PY) scripts/seed_demo.py --scale demo
+	$(PY) scripts/seed_demo.py --scale demo --as-of $${SEED_AS_OF:-today}
 
 seed-large: install
-	$(PY) scripts/seed_demo.py --scale large
+	$(PY) scripts/seed_demo.py --scale large --as-of $${SEED_AS_OF:-today}
 
 clean:
 	rm -rf $(VENV) data/jinfu.db data/jinfu.db-* data/cache data/run

@@ -227,9 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot reach the database: {str(exc.orig).strip().splitlines()[0]}", file=sys.stderr)
         return 2
     if empty and not args.no_seed:
-        print("The database is empty: loading the demo data (scripts/seed_demo.py --scale demo) …")
+        as_of = os.environ.get("SEED_AS_OF", "").strip() or "today"  # a visitor's demo lives around today
+        print(f"The database is empty: loading the demo data (scripts/seed_demo.py --scale demo --as-of {as_of}) …")
         seeded = subprocess.run(
-            [sys.executable, str(PROJECT_ROOT / "scripts" / "seed_demo.py"), "--database-url", settings.database_url],
+            [sys.executable, str(PROJECT_ROOT / "scripts" / "seed_demo.py"), "--database-url", settings.database_url,
+             "--as-of", as_of],
             check=False,
         )
         if seeded.returncode != 0:

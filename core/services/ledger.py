@@ -11,8 +11,12 @@ SLA compliance, per row (``met`` / ``missed`` / ``open`` / empty when no clock r
 * **response** — a lead: responded on or before ``first_response_due`` (a lead expired unanswered, or
   still pending past its due time, missed it); a direct application: accepted within the
   first-response working days of its submission (``core.services.need_dispatch.first_response_days``);
-* **decision** — approved or rejected on or before the lead's ``decision_due`` (direct applications:
-  the decision working days after submission).
+* **decision** — an application approved or rejected within the decision working days of its
+  submission (``core.services.need_dispatch.decision_days``), whether it came through a lead or
+  directly: the bank cannot decide before the enterprise applies, so the clock starts then; a lead
+  the institution declined is decided when it declined, against the lead's own ``decision_due``. A
+  lead that was answered but never turned into an application has no decision clock (the
+  enterprise did not proceed — not the bank's delay); its escalation is the lead sweep's business.
 
 Decision times come from ``Application.decided_at``, else the first ``ApplicationEvent`` into
 approved or rejected. The league table ranks institution families (head offices) by applications,
@@ -155,6 +159,12 @@ def build_ledger(
     rows_lead["amount"] = rows_lead["need_amount"]
     rows_lead["term_months"] = rows_lead["need_term"]
     rows_lead["started_at"] = rows_lead["pushed_at"]
+    first_days, decide_days = first_response_days(), decision_days()
+    applied = rows_lead["submitted_at"].notna()
+    if applied.any():  # an application's decision clock starts when it is submitted
+        rows_lead["decision_due"] = rows_lead["decision_due"].astype(object)
+        rows_lead.loc[applied, "decision_due"] = [sla_deadline(t.to_pydatetime(), decide_days)
+                                                  for t in rows_lead.loc[applied, "submitted_at"]]
     # 2. direct applications (no lead)
     direct = apps[apps["app_lead_id"].isna()].copy()
     direct["channel"] = "direct"
@@ -167,7 +177,6 @@ def build_ledger(
     direct["term_months"] = direct["app_term"]
     direct["started_at"] = direct["submitted_at"]
     direct["responded_at"] = direct["accepted_at"]
-    first_days, decide_days = first_response_days(), decision_days()
     direct["first_response_due"] = [sla_deadline(t.to_pydatetime(), first_days) if pd.notna(t) else pd.NaT
                                     for t in direct["submitted_at"]]
     direct["decision_due"] = [sla_deadline(t.to_pydatetime(), decide_days) if pd.notna(t) else pd.NaT
@@ -202,10 +211,11 @@ def build_ledger(
                                  np.where(status_col == S.rejected.value, "rejected",
                                           np.where(status_col == S.withdrawn.value, "withdrawn", None)))
     frame["response_sla"] = _sla(frame["responded_at"], frame["first_response_due"], now)
-    decided = frame["decided_at"].where(frame["decision"].isin(["approved", "rejected"]))
+    declined = (frame["lead_status"] == "declined") & frame["application_id"].isna()
+    decided = frame["decided_at"].where(frame["decision"].isin(["approved", "rejected"])).where(
+        ~declined, frame["responded_at"])
     open_or_decided = frame["decision"].isin(["approved", "rejected"]) | frame["application_status"].isin(
-        [S.submitted.value, S.accepted.value, S.due_diligence.value]) | frame["lead_status"].isin(["pending",
-                                                                                                   "responded"])
+        [S.submitted.value, S.accepted.value, S.due_diligence.value]) | declined
     frame["decision_sla"] = _sla(decided, frame["decision_due"], now).where(open_or_decided, None)
     frame["application_id"] = frame["application_id"].astype("Int64")
     frame["need_id"] = frame["need_id"].astype("Int64")

@@ -266,3 +266,19 @@ def test_open_applications_carry_the_consent_they_imply(small):
     merged = grants.merge(apps, left_on="application_id", right_on="id", suffixes=("", "_app"))
     assert (merged["institution_id"] == merged["institution_id_app"]).all()
     assert (merged["expires_at"] > merged["granted_at"]).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("as_of", [date(2027, 1, 1), date(2028, 2, 29), date(2026, 11, 22)])
+def test_any_as_of_day_gives_a_consistent_data_set(as_of):
+    """`make run` seeds with today's date: the generator must hold on any day (year start, leap day, mid-month)."""
+    frames = generate("small", 7, as_of=as_of)
+    inst, loans = frames["repayment_installment"], frames["loan"].set_index("id")
+    assert len(loans) > 0 and len(frames["lead"]) > 0
+    sums = inst.groupby("loan_id")["principal_due"].sum()
+    assert (sums == loans.loc[sums.index, "amount"]).all()
+    day = pd.Timestamp(as_of)
+    assert (inst["paid_on"].dropna() <= day).all()
+    assert (inst.loc[inst["due_date"] > day, "status"] == "scheduled").all()
+    assert (pd.to_datetime(frames["application"]["submitted_at"], utc=True).dt.tz_convert(None)
+            < day + pd.Timedelta(days=1)).all()

@@ -115,3 +115,27 @@ def test_only_oversight_reads_the_ledger(world, ledger_world):
     for actor in (world.manager, world.owner):
         with pytest.raises(ForbiddenError):
             ledger.matchmaking_ledger(actor=actor)
+
+
+def test_decision_clock_starts_when_the_enterprise_applies(world):
+    """A bank is timed on deciding an application from its submission, not from the push; a lead answered but
+    never applied through has no decision clock; a declined lead is decided when it was declined."""
+    with session_scope() as s:
+        prod = s.get(Product, world.product_id)
+        ent = factories.enterprise(s, district_code="131102")
+        need = _need(s, ent.id, T0)
+        late_apply = _lead(s, need, world.branch_id, responded=T0 + timedelta(days=1), status="applied")
+        # Submitted 15 days after the push (long past the lead's decision_due), decided 2 days later.
+        app = factories.application(s, ent, prod, need_id=need.id, lead_id=late_apply.id, status=S.approved,
+                                    submitted_at=T0 + timedelta(days=15), decided_at=T0 + timedelta(days=17))
+        contacted = _lead(s, need, factories.institution(s, name="联系过的银行").id,
+                          responded=T0 + timedelta(days=1), status="responded")
+        declined = _lead(s, need, factories.institution(s, name="婉拒的银行").id,
+                         responded=T0 + timedelta(days=1), status="declined")
+        ids = {"late": late_apply.id, "contacted": contacted.id, "declined": declined.id, "app": app.id}
+    rows = ledger.matchmaking_ledger(actor=world.operator, now=NOW).set_index("lead_id")
+    late = rows.loc[ids["late"]]
+    assert late["application_id"] == ids["app"] and late["decision_sla"] == "met"
+    assert late["decision_due"] > late["submitted_at"] > T0 + timedelta(days=7)
+    assert pd_isna(rows.loc[ids["contacted"], "decision_sla"])
+    assert rows.loc[ids["declined"], "decision_sla"] == "met"
