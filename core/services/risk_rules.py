@@ -43,8 +43,8 @@ from core.errors import ConflictError, InvalidError, NotFoundError
 from core.models import RiskRule, RiskRuleSet
 from core.models.types import utcnow
 from core.risk.levels import colour_of
-from core.risk.rules import RiskRuleSet as EngineRuleSet
 from core.risk.rules import SHIPPED_VERSION, load_shipped_rule_set, parse_rule_set, rule_set_to_doc
+from core.risk.rules import RiskRuleSet as EngineRuleSet
 from core.services.risk_performance import performance_frame
 from core.services.rulesets import RuleSetLifecycle
 from core.usecase import use_case
