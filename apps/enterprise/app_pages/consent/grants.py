@@ -6,7 +6,6 @@ The grant form keeps its idempotency key in session state and changes it only wh
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -16,6 +15,7 @@ import streamlit as st
 
 from apps.common.actor import current_actor
 from apps.common.i18n import current_locale, join, t
+from apps.common.text import plain
 from apps.common.widgets import data_table, show_error
 from core.errors import JinfuError, ValidationErrors
 from core.services import consent, directory
@@ -23,7 +23,6 @@ from core.services import consent, directory
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 KEY = "ent_consent_idempotency_key"
 FLASH = "ent_consent_flash"
-MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
 
 actor = current_actor()
 if actor is None or actor.enterprise_id is None:
@@ -36,10 +35,6 @@ en = current_locale() == "en"
 def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(SHANGHAI).strftime(fmt) if value is not None else "—"
 
-
-def plain(text: str) -> str:
-    """Data shown inside Markdown, with Markdown's punctuation escaped."""
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
 
 
 def scopes_text(scopes: list[str]) -> str:

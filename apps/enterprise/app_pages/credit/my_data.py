@@ -8,7 +8,6 @@ with the same inputs) raises one dispute.
 
 from __future__ import annotations
 
-import re
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ import streamlit as st
 
 from apps.common.actor import current_actor
 from apps.common.i18n import current_locale, num, t
+from apps.common.text import plain
 from apps.common.widgets import data_table, show_error
 from core.errors import JinfuError, ValidationErrors
 from core.services import disputes, my_data
@@ -24,7 +24,6 @@ from core.services import disputes, my_data
 PREFIX = "ent_mydata_"
 FLASH = PREFIX + "flash"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
 FORM_FIELDS = ("reason", "proposed_value")
 
 actor = current_actor()
@@ -33,10 +32,6 @@ if actor is None or actor.enterprise_id is None:
     st.stop()
 locale = current_locale()
 
-
-def plain(text: str) -> str:
-    """Data shown inside Markdown, with Markdown's punctuation escaped."""
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
 
 
 def label_of(key: str, fallback: str) -> str:

@@ -8,7 +8,6 @@ that stack on a phone; there is no wide table.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from streamlit.errors import StreamlitAPIException
 
 from apps.common.actor import current_actor
 from apps.common.i18n import current_locale, explain, num, t, wan
+from apps.common.text import plain
 from apps.common.widgets import Kpi, kpi_cards
 from core.services import enterprise_home
 
@@ -39,7 +39,6 @@ TODO_ICON = {"overdue": ":material/warning:", "repayment_due": ":material/event:
              "consent_expiring": ":material/verified_user:", "dispute_answered": ":material/gavel:"}
 TODO_SHOWN = 4  # to-do cards shown; the rest fold into an expander
 WHO_COLOR = {"you": "orange", "bank": "blue", "guarantor": "violet"}
-MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
 
 actor = current_actor()
 if actor is None or actor.enterprise_id is None:
@@ -47,10 +46,6 @@ if actor is None or actor.enterprise_id is None:
     st.stop()
 en = current_locale() == "en"
 
-
-def plain(text: object) -> str:
-    """Data shown inside Markdown, with Markdown's punctuation escaped."""
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
 
 
 def pick(chinese: str | None, english: str | None) -> str:
